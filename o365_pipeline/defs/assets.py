@@ -1,0 +1,101 @@
+"""The assets: API subscriptions, and for each content type a content listing and an audit
+table, hourly-partitioned by availability window and by tenant.
+
+Each asset body decodes its partition, calls one core function and reports metadata; the
+work itself lives in `o365_pipeline.ingest`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from o365_pipeline.content_types import CONTENT_TYPES, ContentType
+from o365_pipeline.defs.checks import audit_check_results, audit_check_specs
+from o365_pipeline.defs.failures import reported_as_failure
+from o365_pipeline.defs.metadata import audit_metadata, listing_metadata, subscriptions_metadata
+from o365_pipeline.defs.partitions import decode_partition
+from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
+from o365_pipeline.ingest.audit_table import ingest_window
+from o365_pipeline.ingest.listing import list_window
+from o365_pipeline.ingest.partition_summary import summarize_partition
+from o365_pipeline.ingest.subscriptions import ensure_subscriptions
+from o365_pipeline.tenants import Tenant
+
+SUBSCRIPTIONS_KEY = dg.AssetKey("subscriptions")
+LISTINGS_GROUP = "content_listings"
+AUDIT_GROUP = "audit_tables"
+
+
+def listing_key(content_type: ContentType) -> dg.AssetKey:
+    """Asset key of a content type's listing asset."""
+    return dg.AssetKey(["content_listing", content_type.slug])
+
+
+def audit_key(content_type: ContentType) -> dg.AssetKey:
+    """Asset key of a content type's audit table asset."""
+    return dg.AssetKey(["audit", content_type.slug])
+
+
+def build_subscriptions_asset(tenants: tuple[Tenant, ...]) -> dg.AssetsDefinition:
+    """The asset that makes sure all five content types are subscribed for every tenant."""
+
+    @dg.asset(key=SUBSCRIPTIONS_KEY, group_name="subscriptions", kinds={"o365"})
+    def subscriptions(management_api: ManagementApiResource) -> dg.MaterializeResult:
+        """Activity API subscriptions: every content type enabled for every tenant."""
+        statuses = []
+        with reported_as_failure():
+            for tenant in tenants:
+                client = management_api.client_for(tenant, tenants)
+                statuses += ensure_subscriptions(client, tenant.name, CONTENT_TYPES)
+        return dg.MaterializeResult(metadata=subscriptions_metadata(statuses))
+
+    return subscriptions
+
+
+def build_content_type_assets(
+    content_type: ContentType,
+    tenants: tuple[Tenant, ...],
+    partitions: dg.PartitionsDefinition,
+) -> list[dg.AssetsDefinition]:
+    """The listing and audit-table assets of one content type (one definition, five uses)."""
+    tenants_by_name = {tenant.name: tenant for tenant in tenants}
+    table_key = audit_key(content_type)
+
+    @dg.asset(key=listing_key(content_type), deps=[SUBSCRIPTIONS_KEY], partitions_def=partitions,
+              group_name=LISTINGS_GROUP, kinds={"o365", "parquet"},
+              description=f"Blobs of {content_type.name} that became available in the window.")
+    def content_listing(
+        context: dg.AssetExecutionContext,
+        management_api: ManagementApiResource,
+        storage: StorageResource,
+    ) -> dg.MaterializeResult:
+        partition = decode_partition(context)
+        client = management_api.client_for(tenants_by_name[partition.tenant], tenants)
+        with reported_as_failure():
+            report = list_window(client, storage.layout(), tenant=partition.tenant,
+                                 content_type=content_type.name, window=partition.window,
+                                 now=datetime.now(UTC))
+        return dg.MaterializeResult(metadata=listing_metadata(report))
+
+    @dg.asset(key=table_key, deps=[listing_key(content_type)], partitions_def=partitions,
+              group_name=AUDIT_GROUP, kinds={"parquet", "duckdb"},
+              check_specs=audit_check_specs(table_key),
+              description=f"{content_type.description} One Parquet file per tenant and hour.")
+    def audit_table(
+        context: dg.AssetExecutionContext,
+        management_api: ManagementApiResource,
+        storage: StorageResource,
+    ) -> dg.MaterializeResult:
+        partition = decode_partition(context)
+        client = management_api.client_for(tenants_by_name[partition.tenant], tenants)
+        with reported_as_failure():
+            report = ingest_window(client, storage.layout(), tenant=partition.tenant,
+                                   content_type=content_type.name, window=partition.window,
+                                   clock=lambda: datetime.now(UTC))
+        summary = summarize_partition(report.write.path)
+        return dg.MaterializeResult(metadata=audit_metadata(report, summary),
+                                    check_results=audit_check_results(table_key, report, summary))
+
+    return [content_listing, audit_table]

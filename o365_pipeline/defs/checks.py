@@ -1,0 +1,47 @@
+"""Asset checks evaluated on each audit partition as it is written: Ids are unique, and every
+listed blob was fetched (an expired blob is loss and fails the check loudly).
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from o365_pipeline.ingest.audit_table import IngestReport
+from o365_pipeline.ingest.partition_summary import PartitionSummary
+
+IDS_UNIQUE = "ids_unique"
+ALL_BLOBS_FETCHED = "all_listed_blobs_fetched"
+
+
+def audit_check_specs(asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    """The checks every audit-table asset declares."""
+    return [
+        dg.AssetCheckSpec(IDS_UNIQUE, asset=asset_key,
+                          description="Each record Id appears once in the partition."),
+        dg.AssetCheckSpec(ALL_BLOBS_FETCHED, asset=asset_key,
+                          description="Every blob of the window's listing was fetched; an "
+                                      "expired or failed blob is data loss."),
+    ]
+
+
+def audit_check_results(
+    asset_key: dg.AssetKey, report: IngestReport, summary: PartitionSummary
+) -> list[dg.AssetCheckResult]:
+    """Evaluate both checks for one written partition."""
+    missing = [outcome for outcome in report.outcomes if outcome.status != "fetched"]
+    return [
+        dg.AssetCheckResult(
+            asset_key=asset_key, check_name=IDS_UNIQUE, passed=summary.ids_unique,
+            metadata={"rows": summary.rows, "distinct_ids": summary.distinct_ids},
+        ),
+        dg.AssetCheckResult(
+            asset_key=asset_key, check_name=ALL_BLOBS_FETCHED, passed=not missing,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "blobs_listed": len(report.outcomes),
+                "blobs_not_fetched": dg.MetadataValue.json(
+                    [{"content_id": outcome.content_id, "status": outcome.status}
+                     for outcome in missing]),
+            },
+        ),
+    ]

@@ -1,0 +1,71 @@
+"""Materialization metadata a data engineer wants in the UI, built from the core's reports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import dagster as dg
+
+from o365_pipeline.ingest.audit_table import IngestReport
+from o365_pipeline.ingest.listing import ListingReport
+from o365_pipeline.ingest.partition_summary import PartitionSummary
+from o365_pipeline.ingest.subscriptions import SubscriptionStatus
+
+
+def listing_metadata(report: ListingReport) -> dict[str, dg.RawMetadataValue]:
+    """Blobs listed, newest contentCreated, and where the listing was saved."""
+    newest = report.newest_content_created
+    return {
+        "blobs_listed": len(report.blobs),
+        "newest_content_created": newest.isoformat() if newest else "none",
+        "listed_at": report.listed_at.isoformat(),
+        "path": dg.MetadataValue.path(str(report.path)),
+    }
+
+
+def audit_metadata(report: IngestReport, summary: PartitionSummary) -> dict[str, dg.RawMetadataValue]:
+    """Records, blobs, duplicates, bytes, CreationTime range, lag, preview, ledger status."""
+    ledger = report.ledger
+    return {
+        "dagster/row_count": ledger.records_written,
+        "records_written": ledger.records_written,
+        "records_read": ledger.records_read,
+        "duplicates_dropped": ledger.duplicates_dropped,
+        "blobs_listed": ledger.blobs_listed,
+        "blobs_fetched": ledger.blobs_fetched,
+        "blobs_expired": ledger.blobs_expired,
+        "bytes_written": ledger.bytes_written,
+        "creation_time_min": _iso(summary.creation_time_min),
+        "creation_time_max": _iso(summary.creation_time_max),
+        "lag_minutes_median": summary.lag_minutes_median or 0.0,
+        "lag_minutes_max": summary.lag_minutes_max or 0.0,
+        "ledger_status": ledger.status,
+        "path": dg.MetadataValue.path(str(report.write.path)),
+        "preview": dg.MetadataValue.md(_markdown_table(summary.preview)),
+    }
+
+
+def subscriptions_metadata(statuses: list[SubscriptionStatus]) -> dict[str, dg.RawMetadataValue]:
+    """Per tenant × content type status, and how many were started by this run."""
+    rows = [{"tenant": status.tenant, "content_type": status.content_type,
+             "status": status.status, "started_now": status.started_now} for status in statuses]
+    return {
+        "enabled": sum(1 for status in statuses if status.status.lower() == "enabled"),
+        "started_now": sum(1 for status in statuses if status.started_now),
+        "subscriptions": dg.MetadataValue.md(_markdown_table(rows)),
+    }
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value else "none"
+
+
+def _markdown_table(rows: tuple[dict, ...] | list[dict]) -> str:
+    if not rows:
+        return "_no rows_"
+    header = list(rows[0])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = (str(row[column]).replace("|", "\\|") for column in header)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,61 @@
+"""Partitions of the content-listing and audit-table assets: the availability window (the hour
+the API's startTime/endTime select on, by contentCreated) × the tenant.
+
+The hourly dimension starts eight days back: the API lists only the last seven days, so the
+oldest day of partitions exists to show, when asked for, the clear retention error instead of
+an empty success.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+
+from o365_pipeline.api.windows import Window
+from o365_pipeline.tenants import Tenant
+
+WINDOW_DIMENSION = "window"
+TENANT_DIMENSION = "tenant"
+PARTITION_HISTORY = timedelta(days=8)
+
+
+def window_partitions(now: datetime | None = None) -> dg.HourlyPartitionsDefinition:
+    """Hourly windows from eight days before `now` (UTC midnight) to the last complete hour."""
+    now = now or datetime.now(UTC)
+    start = (now - PARTITION_HISTORY).replace(hour=0, minute=0, second=0, microsecond=0)
+    return dg.HourlyPartitionsDefinition(start_date=start.strftime("%Y-%m-%d-%H:%M"))
+
+
+def audit_partitions(tenants: Sequence[Tenant]) -> dg.MultiPartitionsDefinition:
+    """Window × tenant, so the same assets serve one tenant or fifty."""
+    return dg.MultiPartitionsDefinition({
+        WINDOW_DIMENSION: window_partitions(),
+        TENANT_DIMENSION: dg.StaticPartitionsDefinition([tenant.name for tenant in tenants]),
+    })
+
+
+def partition_key_for(tenant: str, window_start: datetime) -> dg.MultiPartitionKey:
+    """The partition key of one tenant's window starting at `window_start` (UTC hour)."""
+    return dg.MultiPartitionKey({
+        WINDOW_DIMENSION: window_start.astimezone(UTC).strftime("%Y-%m-%d-%H:%M"),
+        TENANT_DIMENSION: tenant,
+    })
+
+
+@dataclass(frozen=True)
+class WindowPartition:
+    """A partition key decoded into the tenant name and its availability window."""
+
+    tenant: str
+    window: Window
+
+
+def decode_partition(context: dg.AssetExecutionContext) -> WindowPartition:
+    """Read the tenant and the hour window out of the running asset's partition key."""
+    keys = context.partition_key.keys_by_dimension
+    start = datetime.strptime(keys[WINDOW_DIMENSION], "%Y-%m-%d-%H:%M").replace(tzinfo=UTC)
+    return WindowPartition(tenant=keys[TENANT_DIMENSION],
+                           window=Window(start, start + timedelta(hours=1)))

@@ -1,0 +1,102 @@
+"""Dagster resources: the Management API (embedded emulator by default, a real tenant through
+environment variables) and the data folder.
+
+The resource only holds configuration and builds a plain `ManagementApiClient`; nothing
+Dagster-specific reaches the core.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from o365_pipeline.api.client import ManagementApiClient
+from o365_pipeline.api.settings import ClientSecret, ClientSettings
+from o365_pipeline.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator
+from o365_pipeline.emulator.embedded import embedded_emulator
+from o365_pipeline.storage.layout import DataLayout
+from o365_pipeline.tenants import Tenant
+
+_clients_lock = threading.Lock()
+_clients: dict[tuple, ManagementApiClient] = {}
+
+
+class StorageResource(dg.ConfigurableResource):
+    """Where Parquet, listings and the ledger live (a local folder; `data/` by default)."""
+
+    data_dir: str = Field(default="data", description="Root folder of the Parquet data.")
+
+    def layout(self) -> DataLayout:
+        """The Hive-style layout under `data_dir`."""
+        return DataLayout(Path(self.data_dir).resolve())
+
+
+class ManagementApiResource(dg.ConfigurableResource):
+    """The Office 365 Management Activity API.
+
+    With no `client_id` it targets the embedded local emulator (started on demand, no
+    credentials needed). Set `O365_CLIENT_ID`, `O365_CLIENT_SECRET` and `O365_TENANT_ID` to use
+    a real tenant; nothing else changes.
+    """
+
+    client_id: str | None = Field(default=None, description="App registration (client) id; "
+                                  "unset = the embedded emulator.")
+    client_secret: str | None = Field(default=None, description="Client secret of the app "
+                                      "registration (from the O365_CLIENT_SECRET env var).")
+    cloud: str = Field(default="commercial", description="commercial, gcc, gcc_high, dod or "
+                       "china: selects the login host, API host and token scope together.")
+    api_base_url: str | None = Field(default=None, description="Override the API base URL "
+                                     "(e.g. a proxy); unset = the cloud's API host.")
+    login_base_url: str | None = Field(default=None, description="Override the login base URL; "
+                                       "unset = the cloud's login host.")
+    ca_bundle: str | None = Field(default=None, description="PEM file of CAs to trust for both "
+                                  "hosts; unset = the system trust store.")
+    publisher_id: str | None = Field(default=None, description="PublisherIdentifier (quota "
+                                     "owner); unset = each tenant's own id.")
+    max_concurrent_fetches: int = Field(default=8, description="Blobs fetched at once per run.")
+    emulator_records_per_hour: int = Field(default=40, description="Emulator only: records per "
+                                           "tenant, content type and hour.")
+    emulator_state_dir: str = Field(default="data/.emulator", description="Emulator only: "
+                                    "where its subscription state is kept.")
+
+    @property
+    def uses_emulator(self) -> bool:
+        """Whether calls go to the embedded emulator (no client id configured)."""
+        return not self.client_id
+
+    def client_for(self, tenant: Tenant, all_tenants: tuple[Tenant, ...]) -> ManagementApiClient:
+        """This process's client for `tenant` (one msal application and session per tenant)."""
+        settings = self._settings_for(tenant, all_tenants)
+        with _clients_lock:
+            if settings not in _clients:
+                _clients[settings] = ManagementApiClient(settings)
+            return _clients[settings]
+
+    def emulator(self, all_tenants: tuple[Tenant, ...]) -> Emulator:
+        """This process's embedded emulator serving `all_tenants` (started on first use)."""
+        return embedded_emulator(
+            tenant_ids=tuple(known.tenant_id for known in all_tenants),
+            state_dir=Path(self.emulator_state_dir).resolve(),
+            records_per_hour=self.emulator_records_per_hour,
+        )
+
+    def _settings_for(self, tenant: Tenant, all_tenants: tuple[Tenant, ...]) -> ClientSettings:
+        if not self.uses_emulator:
+            return ClientSettings(
+                tenant_id=tenant.tenant_id, client_id=self.client_id,
+                credential=ClientSecret(self.client_secret or ""), cloud=self.cloud,
+                api_base_url=self.api_base_url, login_base_url=self.login_base_url,
+                ca_bundle=self.ca_bundle, publisher_id=self.publisher_id,
+                max_concurrent_fetches=self.max_concurrent_fetches,
+            )
+        emulator = self.emulator(all_tenants)
+        return ClientSettings(
+            tenant_id=tenant.tenant_id, client_id=DEFAULT_CLIENT_ID,
+            credential=ClientSecret(DEFAULT_CLIENT_SECRET), cloud="commercial",
+            api_base_url=emulator.base_url, login_base_url=emulator.base_url,
+            ca_bundle=str(emulator.ca_cert_path), publisher_id=self.publisher_id,
+            max_concurrent_fetches=self.max_concurrent_fetches,
+        )

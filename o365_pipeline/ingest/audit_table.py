@@ -1,0 +1,141 @@
+"""Fetch the blobs of one listed window and land them as one atomic Parquet partition.
+
+Rules followed here:
+- Every listed blob is fetched or accounted for. A blob the API calls expired (AF20051) is
+  recorded as loss and the rest of the window lands; a blob that keeps failing for any other
+  reason fails the window naming the blob, and the previous good Parquet stays in place so a
+  later run can complete it. Nothing is skipped silently.
+- Blobs are fetched concurrently but consumed in listing order, so the same listing always
+  yields the same rows (the first delivery of a duplicated Id wins).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from o365_pipeline.api.client import ManagementApiClient
+from o365_pipeline.api.content import ContentBlob
+from o365_pipeline.api.errors import ContentExpiredError, ManagementApiError
+from o365_pipeline.api.windows import Window
+from o365_pipeline.records.batches import records_to_batch
+from o365_pipeline.storage.layout import DataLayout
+from o365_pipeline.storage.ledger import BlobOutcome, LedgerEntry, write_ledger
+from o365_pipeline.storage.listings import load_listing
+from o365_pipeline.storage.partition_writer import AuditPartitionWriter, PartitionWriteResult
+
+
+class IncompleteWindowError(RuntimeError):
+    """Some listed blobs could not be fetched; the window's previous Parquet is kept."""
+
+    def __init__(self, tenant: str, content_type: str, window: Window,
+                 failures: list[BlobOutcome]) -> None:
+        self.failures = failures
+        names = "; ".join(f"{outcome.content_id}: {outcome.error}" for outcome in failures[:5])
+        more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
+        super().__init__(
+            f"{len(failures)} blob(s) of {content_type} for tenant {tenant}, window "
+            f"{window.start:%Y-%m-%dT%H:%MZ}, could not be fetched: {names}{more}. The previous data of this "
+            "partition was left in place and the ledger records the failure; re-materialize the "
+            "partition to complete it (blobs stay fetchable until their contentExpiration)."
+        )
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one window's ingestion did: the ledger row, per-blob outcomes and the write."""
+
+    ledger: LedgerEntry
+    outcomes: tuple[BlobOutcome, ...]
+    write: PartitionWriteResult
+
+
+def ingest_window(
+    client: ManagementApiClient,
+    layout: DataLayout,
+    *,
+    tenant: str,
+    content_type: str,
+    window: Window,
+    clock: Callable[[], datetime],
+) -> IngestReport:
+    """Fetch every blob listed for the window, write the partition and its ledger row.
+
+    Raises:
+        IncompleteWindowError: a blob failed for a reason other than expiry.
+    """
+    blobs = load_listing(layout.listing_file(content_type, tenant, window.start))
+    started_at = clock()
+    outcomes: list[BlobOutcome] = []
+    with AuditPartitionWriter(layout.audit_file(content_type, tenant, window.start)) as writer:
+        for blob, result in client.fetch_blobs(blobs):
+            outcome = _land_blob(writer, blob, result, tenant=tenant, ingested_at=started_at)
+            outcomes.append(outcome)
+        failures = [outcome for outcome in outcomes if outcome.status == "failed"]
+        entry_kwargs = dict(tenant=tenant, content_type=content_type, window=window,
+                            outcomes=outcomes, started_at=started_at)
+        if failures:
+            entry = _ledger_entry(**entry_kwargs, write=None, finished_at=clock())
+            write_ledger(layout.ledger_file(content_type, tenant, window.start), entry, outcomes)
+            raise IncompleteWindowError(tenant, content_type, window, failures)
+        write = writer.commit()
+    entry = _ledger_entry(**entry_kwargs, write=write, finished_at=clock())
+    write_ledger(layout.ledger_file(content_type, tenant, window.start), entry, outcomes)
+    return IngestReport(ledger=entry, outcomes=tuple(outcomes), write=write)
+
+
+def _land_blob(
+    writer: AuditPartitionWriter,
+    blob: ContentBlob,
+    result: list[dict] | ManagementApiError,
+    *,
+    tenant: str,
+    ingested_at: datetime,
+) -> BlobOutcome:
+    def outcome(status: str, records: int, error: str | None) -> BlobOutcome:
+        return BlobOutcome(content_id=blob.content_id, content_created=blob.content_created,
+                           content_expiration=blob.content_expiration, status=status,
+                           records_read=records, error=error)
+
+    if isinstance(result, ContentExpiredError):
+        return outcome("expired", 0, str(result))
+    if isinstance(result, ManagementApiError):
+        return outcome("failed", 0, str(result))
+    batch = records_to_batch(result, tenant=tenant, content_type=blob.content_type,
+                             content_id=blob.content_id, content_created=blob.content_created,
+                             ingested_at=ingested_at)
+    writer.write(batch)
+    return outcome("fetched", len(result), None)
+
+
+def _ledger_entry(
+    *,
+    tenant: str,
+    content_type: str,
+    window: Window,
+    outcomes: list[BlobOutcome],
+    write: PartitionWriteResult | None,
+    started_at: datetime,
+    finished_at: datetime,
+) -> LedgerEntry:
+    def count(status: str) -> int:
+        return sum(1 for outcome in outcomes if outcome.status == status)
+
+    if write is None:
+        status = "incomplete"
+    elif count("expired"):
+        status = "complete_with_loss"
+    else:
+        status = "complete"
+    return LedgerEntry(
+        tenant=tenant, content_type=content_type,
+        window_start=window.start, window_end=window.end,
+        blobs_listed=len(outcomes), blobs_fetched=count("fetched"),
+        blobs_failed=count("failed"), blobs_expired=count("expired"),
+        records_read=sum(outcome.records_read for outcome in outcomes),
+        duplicates_dropped=write.duplicates_dropped if write else 0,
+        records_written=write.rows_written if write else 0,
+        bytes_written=write.bytes_written if write else 0,
+        started_at=started_at, finished_at=finished_at, status=status,
+    )

@@ -1,0 +1,90 @@
+from datetime import timedelta
+
+import duckdb
+import pytest
+
+from o365_pipeline.defs.assets import audit_key
+from o365_pipeline.tenants import DEMO_TENANTS
+
+from .conftest import EXCHANGE
+
+CONTOSO = DEMO_TENANTS[0]
+
+
+def _landed(data_dir, query):
+    files = sorted(data_dir.glob("audit/**/*.parquet"))
+    assert files, "no Parquet was written"
+    with duckdb.connect() as connection:
+        paths = [str(path) for path in files]
+        return connection.execute(query.replace("{files}", f"read_parquet({paths!r})")).fetchall()
+
+
+def test_audit_partition_lands_every_ground_truth_id_exactly_once(pipeline, last_complete_hour):
+    pipeline.materialize_window(CONTOSO.name, last_complete_hour)
+
+    truth = pipeline.emulator.ground_truth(CONTOSO.tenant_id, EXCHANGE.name, last_complete_hour,
+                                           last_complete_hour + timedelta(hours=1))
+    rows = _landed(pipeline.data_dir, "SELECT Id FROM {files}")
+    ids = [row[0] for row in rows]
+    assert truth, "the emulator should have content for the last complete hour"
+    assert len(ids) == len(set(ids))
+    assert set(ids) == truth
+
+
+def test_rematerializing_a_partition_yields_the_same_rows_and_no_duplicates(
+        pipeline, last_complete_hour):
+    pipeline.materialize_window(CONTOSO.name, last_complete_hour)
+    first = _landed(pipeline.data_dir, "SELECT Id, raw_json FROM {files} ORDER BY Id")
+    pipeline.materialize_window(CONTOSO.name, last_complete_hour)
+    second = _landed(pipeline.data_dir, "SELECT Id, raw_json FROM {files} ORDER BY Id")
+
+    assert second == first
+    assert len(list(pipeline.data_dir.glob("audit/**/*.parquet"))) == 1
+
+
+def test_window_older_than_retention_fails_naming_the_seven_day_limit(pipeline):
+    partitions = pipeline.assets[1].partitions_def
+    oldest = partitions.get_partition_keys()[0].keys_by_dimension["window"]
+    from datetime import UTC, datetime
+
+    window_start = datetime.strptime(oldest, "%Y-%m-%d-%H:%M").replace(tzinfo=UTC)
+    result = pipeline.materialize_window(CONTOSO.name, window_start, raise_on_error=False)
+
+    assert not result.success
+    failure = next(event for event in result.all_events if event.is_step_failure)
+    message = failure.step_failure_data.error.to_string()
+    assert "7 days" in message or "seven days" in message
+    assert not list(pipeline.data_dir.glob("audit/**/*.parquet"))
+
+
+def test_asset_checks_pass_for_a_complete_partition(pipeline, last_complete_hour):
+    result = pipeline.materialize_window(CONTOSO.name, last_complete_hour)
+
+    evaluations = result.get_asset_check_evaluations()
+    assert {evaluation.check_name for evaluation in evaluations} == {
+        "ids_unique", "all_listed_blobs_fetched"}
+    assert all(evaluation.passed for evaluation in evaluations)
+
+
+def test_materialization_metadata_reports_records_blobs_duplicates_and_preview(
+        pipeline, last_complete_hour):
+    result = pipeline.materialize_window(CONTOSO.name, last_complete_hour)
+
+    materialization = next(event for event in result.asset_materializations_for_node(
+        pipeline.assets[2].node_def.name))
+    metadata = materialization.metadata
+    written = metadata["records_written"].value
+    assert written == len(_landed(pipeline.data_dir, "SELECT Id FROM {files}"))
+    assert metadata["records_read"].value == written + metadata["duplicates_dropped"].value
+    assert metadata["blobs_fetched"].value == metadata["blobs_listed"].value > 0
+    assert "| Id |" in metadata["preview"].value
+    assert materialization.asset_key == audit_key(EXCHANGE)
+
+
+@pytest.mark.parametrize("tenant", [tenant.name for tenant in DEMO_TENANTS])
+def test_each_tenant_lands_in_its_own_partition_folder(pipeline, last_complete_hour, tenant):
+    pipeline.materialize_window(tenant, last_complete_hour)
+
+    (path,) = pipeline.data_dir.glob("audit/**/*.parquet")
+    assert f"tenant={tenant}" in str(path)
+    assert f"hour={last_complete_hour:%H}" in str(path)
