@@ -22,15 +22,19 @@ def _parser() -> argparse.ArgumentParser:
     from o365_pipeline.emulator import command as emulator_command
 
     parser = argparse.ArgumentParser(
-        prog="o365-pipeline",
-        description="Microsoft 365 audit logs → Dagster → Parquet → DuckDB.")
+        prog="o365-pipeline", description="Microsoft 365 audit logs → Dagster → Parquet → DuckDB."
+    )
     commands = parser.add_subparsers(title="commands")
 
     demo = commands.add_parser("demo", help="emulator → assets → Parquet → a DuckDB summary")
     demo.add_argument("--data-dir", type=Path, default=Path("data"))
     demo.add_argument("--hours", type=int, default=6, help="complete hours to materialize")
-    demo.add_argument("--records-per-hour", type=int, default=40,
-                      help="emulated records per tenant, content type and hour")
+    demo.add_argument(
+        "--records-per-hour",
+        type=int,
+        default=40,
+        help="emulated records per tenant, content type and hour",
+    )
     demo.set_defaults(handler=_run_demo)
 
     emulator = commands.add_parser("emulator", help="serve the local Management API emulator")

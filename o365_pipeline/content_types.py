@@ -22,6 +22,7 @@ class ContentType:
             emulator generates these; real data may carry others, which pass through).
         needs_dlp_permission: DLP.All's sensitive-data matches need ActivityFeed.ReadDlp.
         description: one line for the Dagster UI.
+
     """
 
     name: str
@@ -87,6 +88,7 @@ def content_type_named(name: str) -> ContentType:
 
     Raises:
         UnknownContentTypeError: the name is not one of the five, with the valid names listed.
+
     """
     try:
         return _BY_NAME[name.lower()]

@@ -3,7 +3,8 @@
 With no environment variables set it targets the embedded emulator and the demo tenants, so
 `dagster dev` works with zero configuration. Environment variables select a real tenant:
 `O365_TENANT_ID`, `O365_TENANT_NAME`, `O365_CLIENT_ID`, `O365_CLIENT_SECRET`, `O365_CLOUD`,
-and optionally `O365_DATA_DIR`, `O365_EMULATOR_RECORDS_PER_HOUR`, `O365_SCHEDULE_LAG_MINUTES`, `O365_SCHEDULE_WINDOWS`.
+and optionally `O365_DATA_DIR`, `O365_EMULATOR_RECORDS_PER_HOUR`,
+`O365_SCHEDULE_LAG_MINUTES`, `O365_SCHEDULE_WINDOWS`.
 """
 
 from __future__ import annotations
@@ -49,16 +50,19 @@ def build_definitions() -> dg.Definitions:
     tenants = tenants_from_environment()
     data_dir = os.environ.get("O365_DATA_DIR", "data")
     partitions = audit_partitions(tenants)
-    content_assets = [asset for content_type in CONTENT_TYPES
-                      for asset in build_content_type_assets(content_type, tenants, partitions)]
+    content_assets = [
+        asset
+        for content_type in CONTENT_TYPES
+        for asset in build_content_type_assets(content_type, tenants, partitions)
+    ]
     ingest_job = dg.define_asset_job(
         INGEST_JOB_NAME,
         selection=dg.AssetSelection.groups(LISTINGS_GROUP, AUDIT_GROUP),
-        partitions_def=partitions,
         description="List and land every content type for one tenant × hour window.",
     )
     schedule = build_hourly_schedule(
-        ingest_job, tenants,
+        ingest_job,
+        tenants,
         lag=timedelta(minutes=int(os.environ.get("O365_SCHEDULE_LAG_MINUTES", "15"))),
         windows_per_tick=int(os.environ.get("O365_SCHEDULE_WINDOWS", "2")),
     )

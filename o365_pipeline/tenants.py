@@ -29,6 +29,7 @@ class Tenant:
             directory name and a Dagster partition key.
         tenant_id: the Entra tenant GUID, lowercase.
         cloud: the Microsoft cloud the tenant lives in (see `o365_pipeline.api.clouds`).
+
     """
 
     name: str
@@ -60,7 +61,8 @@ def validate_tenant_id(tenant_id: str) -> str:
     except ValueError:
         raise InvalidTenantError(
             f"Invalid tenant id {tenant_id!r}: expected the Entra tenant GUID "
-            "(Entra admin center > Overview > Tenant ID), e.g. 7a1c3e55-2f0b-4e8e-9c3d-1b2a4f6e8d90."
+            "(Entra admin center > Overview > Tenant ID), "
+            "e.g. 7a1c3e55-2f0b-4e8e-9c3d-1b2a4f6e8d90."
         ) from None
     if str(tenant_id).strip().lower() != str(parsed):
         raise InvalidTenantError(

@@ -18,6 +18,7 @@ class ContentBlob:
         content_uri: where to GET the blob; followed as given, only on the configured API host.
         content_created: when the blob became available (UTC); listing windows select on it.
         content_expiration: after this the API answers AF20051; read from the wire, never computed.
+
     """
 
     content_type: str

@@ -5,8 +5,6 @@ Each asset body decodes its partition, calls one core function and reports metad
 work itself lives in `o365_pipeline.ingest`.
 """
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -63,9 +61,14 @@ def build_content_type_assets(
     tenants_by_name = {tenant.name: tenant for tenant in tenants}
     table_key = audit_key(content_type)
 
-    @dg.asset(key=listing_key(content_type), deps=[SUBSCRIPTIONS_KEY], partitions_def=partitions,
-              group_name=LISTINGS_GROUP, kinds={"o365", "parquet"},
-              description=f"Blobs of {content_type.name} that became available in the window.")
+    @dg.asset(
+        key=listing_key(content_type),
+        deps=[SUBSCRIPTIONS_KEY],
+        partitions_def=partitions,
+        group_name=LISTINGS_GROUP,
+        kinds={"o365", "parquet"},
+        description=f"Blobs of {content_type.name} that became available in the window.",
+    )
     def content_listing(
         context: dg.AssetExecutionContext,
         management_api: ManagementApiResource,
@@ -74,15 +77,25 @@ def build_content_type_assets(
         partition = decode_partition(context)
         client = management_api.client_for(tenants_by_name[partition.tenant], tenants)
         with reported_as_failure():
-            report = list_window(client, storage.layout(), tenant=partition.tenant,
-                                 content_type=content_type.name, window=partition.window,
-                                 now=datetime.now(UTC))
+            report = list_window(
+                client,
+                storage.layout(),
+                tenant=partition.tenant,
+                content_type=content_type.name,
+                window=partition.window,
+                now=datetime.now(UTC),
+            )
         return dg.MaterializeResult(metadata=listing_metadata(report))
 
-    @dg.asset(key=table_key, deps=[listing_key(content_type)], partitions_def=partitions,
-              group_name=AUDIT_GROUP, kinds={"parquet", "duckdb"},
-              check_specs=audit_check_specs(table_key),
-              description=f"{content_type.description} One Parquet file per tenant and hour.")
+    @dg.asset(
+        key=table_key,
+        deps=[listing_key(content_type)],
+        partitions_def=partitions,
+        group_name=AUDIT_GROUP,
+        kinds={"parquet", "duckdb"},
+        check_specs=audit_check_specs(table_key),
+        description=f"{content_type.description} One Parquet file per tenant and hour.",
+    )
     def audit_table(
         context: dg.AssetExecutionContext,
         management_api: ManagementApiResource,
@@ -91,11 +104,18 @@ def build_content_type_assets(
         partition = decode_partition(context)
         client = management_api.client_for(tenants_by_name[partition.tenant], tenants)
         with reported_as_failure():
-            report = ingest_window(client, storage.layout(), tenant=partition.tenant,
-                                   content_type=content_type.name, window=partition.window,
-                                   clock=lambda: datetime.now(UTC))
+            report = ingest_window(
+                client,
+                storage.layout(),
+                tenant=partition.tenant,
+                content_type=content_type.name,
+                window=partition.window,
+                clock=lambda: datetime.now(UTC),
+            )
         summary = summarize_partition(report.write.path)
-        return dg.MaterializeResult(metadata=audit_metadata(report, summary),
-                                    check_results=audit_check_results(table_key, report, summary))
+        return dg.MaterializeResult(
+            metadata=audit_metadata(report, summary),
+            check_results=audit_check_results(table_key, report, summary),
+        )
 
     return [content_listing, audit_table]

@@ -16,11 +16,15 @@ ALL_BLOBS_FETCHED = "all_listed_blobs_fetched"
 def audit_check_specs(asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     """The checks every audit-table asset declares."""
     return [
-        dg.AssetCheckSpec(IDS_UNIQUE, asset=asset_key,
-                          description="Each record Id appears once in the partition."),
-        dg.AssetCheckSpec(ALL_BLOBS_FETCHED, asset=asset_key,
-                          description="Every blob of the window's listing was fetched; an "
-                                      "expired or failed blob is data loss."),
+        dg.AssetCheckSpec(
+            IDS_UNIQUE, asset=asset_key, description="Each record Id appears once in the partition."
+        ),
+        dg.AssetCheckSpec(
+            ALL_BLOBS_FETCHED,
+            asset=asset_key,
+            description="Every blob of the window's listing was fetched; an "
+            "expired or failed blob is data loss.",
+        ),
     ]
 
 
@@ -31,17 +35,24 @@ def audit_check_results(
     missing = [outcome for outcome in report.outcomes if outcome.status != "fetched"]
     return [
         dg.AssetCheckResult(
-            asset_key=asset_key, check_name=IDS_UNIQUE, passed=summary.ids_unique,
+            asset_key=asset_key,
+            check_name=IDS_UNIQUE,
+            passed=summary.ids_unique,
             metadata={"rows": summary.rows, "distinct_ids": summary.distinct_ids},
         ),
         dg.AssetCheckResult(
-            asset_key=asset_key, check_name=ALL_BLOBS_FETCHED, passed=not missing,
+            asset_key=asset_key,
+            check_name=ALL_BLOBS_FETCHED,
+            passed=not missing,
             severity=dg.AssetCheckSeverity.ERROR,
             metadata={
                 "blobs_listed": len(report.outcomes),
                 "blobs_not_fetched": dg.MetadataValue.json(
-                    [{"content_id": outcome.content_id, "status": outcome.status}
-                     for outcome in missing]),
+                    [
+                        {"content_id": outcome.content_id, "status": outcome.status}
+                        for outcome in missing
+                    ]
+                ),
             },
         ),
     ]

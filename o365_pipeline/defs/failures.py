@@ -22,13 +22,19 @@ def reported_as_failure() -> Iterator[None]:
     try:
         yield
     except RetentionWindowError as error:
-        raise dg.Failure(description=str(error), allow_retries=False,
-                         metadata={"error_code": error.code or ""}) from error
+        raise dg.Failure(
+            description=str(error), allow_retries=False, metadata={"error_code": error.code or ""}
+        ) from error
     except ManagementApiError as error:
-        raise dg.Failure(description=str(error),
-                         metadata={"error_code": error.code or ""}) from error
+        raise dg.Failure(
+            description=str(error), metadata={"error_code": error.code or ""}
+        ) from error
     except IncompleteWindowError as error:
-        raise dg.Failure(description=str(error), metadata={
-            "failed_blobs": dg.MetadataValue.json(
-                [outcome.content_id for outcome in error.failures]),
-        }) from error
+        raise dg.Failure(
+            description=str(error),
+            metadata={
+                "failed_blobs": dg.MetadataValue.json(
+                    [outcome.content_id for outcome in error.failures]
+                ),
+            },
+        ) from error

@@ -23,7 +23,9 @@ def listing_metadata(report: ListingReport) -> dict[str, dg.RawMetadataValue]:
     }
 
 
-def audit_metadata(report: IngestReport, summary: PartitionSummary) -> dict[str, dg.RawMetadataValue]:
+def audit_metadata(
+    report: IngestReport, summary: PartitionSummary
+) -> dict[str, dg.RawMetadataValue]:
     """Records, blobs, duplicates, bytes, CreationTime range, lag, preview, ledger status."""
     ledger = report.ledger
     return {
@@ -47,8 +49,15 @@ def audit_metadata(report: IngestReport, summary: PartitionSummary) -> dict[str,
 
 def subscriptions_metadata(statuses: list[SubscriptionStatus]) -> dict[str, dg.RawMetadataValue]:
     """Per tenant × content type status, and how many were started by this run."""
-    rows = [{"tenant": status.tenant, "content_type": status.content_type,
-             "status": status.status, "started_now": status.started_now} for status in statuses]
+    rows = [
+        {
+            "tenant": status.tenant,
+            "content_type": status.content_type,
+            "status": status.status,
+            "started_now": status.started_now,
+        }
+        for status in statuses
+    ]
     return {
         "enabled": sum(1 for status in statuses if status.status.lower() == "enabled"),
         "started_now": sum(1 for status in statuses if status.started_now),

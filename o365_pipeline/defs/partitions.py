@@ -31,18 +31,22 @@ def window_partitions(now: datetime | None = None) -> dg.HourlyPartitionsDefinit
 
 def audit_partitions(tenants: Sequence[Tenant]) -> dg.MultiPartitionsDefinition:
     """Window × tenant, so the same assets serve one tenant or fifty."""
-    return dg.MultiPartitionsDefinition({
-        WINDOW_DIMENSION: window_partitions(),
-        TENANT_DIMENSION: dg.StaticPartitionsDefinition([tenant.name for tenant in tenants]),
-    })
+    return dg.MultiPartitionsDefinition(
+        {
+            WINDOW_DIMENSION: window_partitions(),
+            TENANT_DIMENSION: dg.StaticPartitionsDefinition([tenant.name for tenant in tenants]),
+        }
+    )
 
 
 def partition_key_for(tenant: str, window_start: datetime) -> dg.MultiPartitionKey:
     """The partition key of one tenant's window starting at `window_start` (UTC hour)."""
-    return dg.MultiPartitionKey({
-        WINDOW_DIMENSION: window_start.astimezone(UTC).strftime("%Y-%m-%d-%H:%M"),
-        TENANT_DIMENSION: tenant,
-    })
+    return dg.MultiPartitionKey(
+        {
+            WINDOW_DIMENSION: window_start.astimezone(UTC).strftime("%Y-%m-%d-%H:%M"),
+            TENANT_DIMENSION: tenant,
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -57,5 +61,6 @@ def decode_partition(context: dg.AssetExecutionContext) -> WindowPartition:
     """Read the tenant and the hour window out of the running asset's partition key."""
     keys = context.partition_key.keys_by_dimension
     start = datetime.strptime(keys[WINDOW_DIMENSION], "%Y-%m-%d-%H:%M").replace(tzinfo=UTC)
-    return WindowPartition(tenant=keys[TENANT_DIMENSION],
-                           window=Window(start, start + timedelta(hours=1)))
+    return WindowPartition(
+        tenant=keys[TENANT_DIMENSION], window=Window(start, start + timedelta(hours=1))
+    )

@@ -42,25 +42,39 @@ class ManagementApiResource(dg.ConfigurableResource):
     a real tenant; nothing else changes.
     """
 
-    client_id: str | None = Field(default=None, description="App registration (client) id; "
-                                  "unset = the embedded emulator.")
-    client_secret: str | None = Field(default=None, description="Client secret of the app "
-                                      "registration (from the O365_CLIENT_SECRET env var).")
-    cloud: str = Field(default="commercial", description="commercial, gcc, gcc_high, dod or "
-                       "china: selects the login host, API host and token scope together.")
-    api_base_url: str | None = Field(default=None, description="Override the API base URL "
-                                     "(e.g. a proxy); unset = the cloud's API host.")
-    login_base_url: str | None = Field(default=None, description="Override the login base URL; "
-                                       "unset = the cloud's login host.")
-    ca_bundle: str | None = Field(default=None, description="PEM file of CAs to trust for both "
-                                  "hosts; unset = the system trust store.")
-    publisher_id: str | None = Field(default=None, description="PublisherIdentifier (quota "
-                                     "owner); unset = each tenant's own id.")
+    client_id: str | None = Field(
+        default=None, description="App registration (client) id; unset = the embedded emulator."
+    )
+    client_secret: str | None = Field(
+        default=None,
+        description="Client secret of the app registration (from the O365_CLIENT_SECRET env var).",
+    )
+    cloud: str = Field(
+        default="commercial",
+        description="commercial, gcc, gcc_high, dod or "
+        "china: selects the login host, API host and token scope together.",
+    )
+    api_base_url: str | None = Field(
+        default=None,
+        description="Override the API base URL (e.g. a proxy); unset = the cloud's API host.",
+    )
+    login_base_url: str | None = Field(
+        default=None, description="Override the login base URL; unset = the cloud's login host."
+    )
+    ca_bundle: str | None = Field(
+        default=None,
+        description="PEM file of CAs to trust for both hosts; unset = the system trust store.",
+    )
+    publisher_id: str | None = Field(
+        default=None, description="PublisherIdentifier (quota owner); unset = each tenant's own id."
+    )
     max_concurrent_fetches: int = Field(default=8, description="Blobs fetched at once per run.")
-    emulator_records_per_hour: int = Field(default=40, description="Emulator only: records per "
-                                           "tenant, content type and hour.")
-    emulator_state_dir: str = Field(default="data/.emulator", description="Emulator only: "
-                                    "where its subscription state is kept.")
+    emulator_records_per_hour: int = Field(
+        default=40, description="Emulator only: records per tenant, content type and hour."
+    )
+    emulator_state_dir: str = Field(
+        default="data/.emulator", description="Emulator only: where its subscription state is kept."
+    )
 
     @property
     def uses_emulator(self) -> bool:
@@ -86,17 +100,25 @@ class ManagementApiResource(dg.ConfigurableResource):
     def _settings_for(self, tenant: Tenant, all_tenants: tuple[Tenant, ...]) -> ClientSettings:
         if not self.uses_emulator:
             return ClientSettings(
-                tenant_id=tenant.tenant_id, client_id=self.client_id,
-                credential=ClientSecret(self.client_secret or ""), cloud=self.cloud,
-                api_base_url=self.api_base_url, login_base_url=self.login_base_url,
-                ca_bundle=self.ca_bundle, publisher_id=self.publisher_id,
+                tenant_id=tenant.tenant_id,
+                client_id=self.client_id,
+                credential=ClientSecret(self.client_secret or ""),
+                cloud=self.cloud,
+                api_base_url=self.api_base_url,
+                login_base_url=self.login_base_url,
+                ca_bundle=self.ca_bundle,
+                publisher_id=self.publisher_id,
                 max_concurrent_fetches=self.max_concurrent_fetches,
             )
         emulator = self.emulator(all_tenants)
         return ClientSettings(
-            tenant_id=tenant.tenant_id, client_id=DEFAULT_CLIENT_ID,
-            credential=ClientSecret(DEFAULT_CLIENT_SECRET), cloud="commercial",
-            api_base_url=emulator.base_url, login_base_url=emulator.base_url,
-            ca_bundle=str(emulator.ca_cert_path), publisher_id=self.publisher_id,
+            tenant_id=tenant.tenant_id,
+            client_id=DEFAULT_CLIENT_ID,
+            credential=ClientSecret(DEFAULT_CLIENT_SECRET),
+            cloud="commercial",
+            api_base_url=emulator.base_url,
+            login_base_url=emulator.base_url,
+            ca_bundle=str(emulator.ca_cert_path),
+            publisher_id=self.publisher_id,
             max_concurrent_fetches=self.max_concurrent_fetches,
         )

@@ -25,11 +25,17 @@ def build_hourly_schedule(
     """
     minute = int(lag.total_seconds() // 60) % 60
 
-    @dg.schedule(name="hourly_audit_ingest", job=job, cron_schedule=f"{minute} * * * *",
-                 execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.STOPPED)
+    @dg.schedule(
+        name="hourly_audit_ingest",
+        job=job,
+        cron_schedule=f"{minute} * * * *",
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+    )
     def hourly_audit_ingest(context: dg.ScheduleEvaluationContext):
-        for window_start in settled_window_starts(context.scheduled_execution_time, lag=lag,
-                                                  count=windows_per_tick):
+        for window_start in settled_window_starts(
+            context.scheduled_execution_time, lag=lag, count=windows_per_tick
+        ):
             for tenant in tenants:
                 key = partition_key_for(tenant.name, window_start)
                 yield dg.RunRequest(run_key=f"{key}", partition_key=key)

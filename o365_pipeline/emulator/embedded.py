@@ -23,8 +23,11 @@ def embedded_emulator(
 ) -> Emulator:
     """Return this process's emulator for these settings, starting it on first use."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    config = EmulatorConfig(tenants=tenant_ids, records_per_hour=records_per_hour,
-                            state_path=state_dir / "subscriptions.json")
+    config = EmulatorConfig(
+        tenants=tenant_ids,
+        records_per_hour=records_per_hour,
+        state_path=state_dir / "subscriptions.json",
+    )
     with _lock:
         if config not in _running:
             _running[config] = start_emulator(config, host="127.0.0.1", port=0)

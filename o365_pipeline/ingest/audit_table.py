@@ -29,14 +29,16 @@ from o365_pipeline.storage.partition_writer import AuditPartitionWriter, Partiti
 class IncompleteWindowError(RuntimeError):
     """Some listed blobs could not be fetched; the window's previous Parquet is kept."""
 
-    def __init__(self, tenant: str, content_type: str, window: Window,
-                 failures: list[BlobOutcome]) -> None:
+    def __init__(
+        self, tenant: str, content_type: str, window: Window, failures: list[BlobOutcome]
+    ) -> None:
         self.failures = failures
         names = "; ".join(f"{outcome.content_id}: {outcome.error}" for outcome in failures[:5])
         more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
         super().__init__(
             f"{len(failures)} blob(s) of {content_type} for tenant {tenant}, window "
-            f"{window.start:%Y-%m-%dT%H:%MZ}, could not be fetched: {names}{more}. The previous data of this "
+            f"{window.start:%Y-%m-%dT%H:%MZ}, could not be fetched: {names}{more}. "
+            "The previous data of this "
             "partition was left in place and the ledger records the failure; re-materialize the "
             "partition to complete it (blobs stay fetchable until their contentExpiration)."
         )
@@ -64,6 +66,7 @@ def ingest_window(
 
     Raises:
         IncompleteWindowError: a blob failed for a reason other than expiry.
+
     """
     blobs = load_listing(layout.listing_file(content_type, tenant, window.start))
     started_at = clock()
@@ -73,8 +76,13 @@ def ingest_window(
             outcome = _land_blob(writer, blob, result, tenant=tenant, ingested_at=started_at)
             outcomes.append(outcome)
         failures = [outcome for outcome in outcomes if outcome.status == "failed"]
-        entry_kwargs = dict(tenant=tenant, content_type=content_type, window=window,
-                            outcomes=outcomes, started_at=started_at)
+        entry_kwargs = dict(
+            tenant=tenant,
+            content_type=content_type,
+            window=window,
+            outcomes=outcomes,
+            started_at=started_at,
+        )
         if failures:
             entry = _ledger_entry(**entry_kwargs, write=None, finished_at=clock())
             write_ledger(layout.ledger_file(content_type, tenant, window.start), entry, outcomes)
@@ -94,17 +102,27 @@ def _land_blob(
     ingested_at: datetime,
 ) -> BlobOutcome:
     def outcome(status: str, records: int, error: str | None) -> BlobOutcome:
-        return BlobOutcome(content_id=blob.content_id, content_created=blob.content_created,
-                           content_expiration=blob.content_expiration, status=status,
-                           records_read=records, error=error)
+        return BlobOutcome(
+            content_id=blob.content_id,
+            content_created=blob.content_created,
+            content_expiration=blob.content_expiration,
+            status=status,
+            records_read=records,
+            error=error,
+        )
 
     if isinstance(result, ContentExpiredError):
         return outcome("expired", 0, str(result))
     if isinstance(result, ManagementApiError):
         return outcome("failed", 0, str(result))
-    batch = records_to_batch(result, tenant=tenant, content_type=blob.content_type,
-                             content_id=blob.content_id, content_created=blob.content_created,
-                             ingested_at=ingested_at)
+    batch = records_to_batch(
+        result,
+        tenant=tenant,
+        content_type=blob.content_type,
+        content_id=blob.content_id,
+        content_created=blob.content_created,
+        ingested_at=ingested_at,
+    )
     writer.write(batch)
     return outcome("fetched", len(result), None)
 
@@ -129,13 +147,19 @@ def _ledger_entry(
     else:
         status = "complete"
     return LedgerEntry(
-        tenant=tenant, content_type=content_type,
-        window_start=window.start, window_end=window.end,
-        blobs_listed=len(outcomes), blobs_fetched=count("fetched"),
-        blobs_failed=count("failed"), blobs_expired=count("expired"),
+        tenant=tenant,
+        content_type=content_type,
+        window_start=window.start,
+        window_end=window.end,
+        blobs_listed=len(outcomes),
+        blobs_fetched=count("fetched"),
+        blobs_failed=count("failed"),
+        blobs_expired=count("expired"),
         records_read=sum(outcome.records_read for outcome in outcomes),
         duplicates_dropped=write.duplicates_dropped if write else 0,
         records_written=write.rows_written if write else 0,
         bytes_written=write.bytes_written if write else 0,
-        started_at=started_at, finished_at=finished_at, status=status,
+        started_at=started_at,
+        finished_at=finished_at,
+        status=status,
     )

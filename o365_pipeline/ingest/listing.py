@@ -44,6 +44,7 @@ def list_window(
 
     Raises:
         RetentionWindowError: the window starts more than 7 days before `now`.
+
     """
     blobs = tuple(client.list_content(content_type, window.start, window.end))
     path = layout.listing_file(content_type, tenant, window.start)

@@ -13,8 +13,15 @@ from pathlib import Path
 
 import duckdb
 
-PREVIEW_COLUMNS = ("Id", "CreationTime", "Operation", "RecordType", "UserId", "ClientIP",
-                   "ResultStatus")
+PREVIEW_COLUMNS = (
+    "Id",
+    "CreationTime",
+    "Operation",
+    "RecordType",
+    "UserId",
+    "ClientIP",
+    "ResultStatus",
+)
 
 
 @dataclass(frozen=True)
@@ -52,8 +59,12 @@ def summarize_partition(path: Path, preview_rows: int = 5) -> PartitionSummary:
         names = [description[0] for description in cursor.description]
         preview = tuple(dict(zip(names, row, strict=True)) for row in cursor.fetchall())
     return PartitionSummary(
-        rows=rows, distinct_ids=distinct_ids, creation_time_min=first, creation_time_max=last,
-        lag_minutes_median=_rounded(lag_median), lag_minutes_max=_rounded(lag_max),
+        rows=rows,
+        distinct_ids=distinct_ids,
+        creation_time_min=first,
+        creation_time_max=last,
+        lag_minutes_median=_rounded(lag_median),
+        lag_minutes_max=_rounded(lag_max),
         preview=preview,
     )
 

@@ -29,8 +29,10 @@ def ensure_subscriptions(
     client: ManagementApiClient, tenant: str, content_types: Iterable[ContentType]
 ) -> list[SubscriptionStatus]:
     """Start every content type in `content_types` that is not enabled; return the final states."""
-    current = {subscription.content_type.lower(): subscription
-               for subscription in client.list_subscriptions()}
+    current = {
+        subscription.content_type.lower(): subscription
+        for subscription in client.list_subscriptions()
+    }
     statuses = []
     for content_type in content_types:
         existing = current.get(content_type.name.lower())

@@ -24,9 +24,13 @@ class Pipeline:
     instance: dg.DagsterInstance
 
     def materialize_window(self, tenant: str, window_start: datetime, raise_on_error=True):
-        return dg.materialize(self.assets[1:], resources=self.resources, instance=self.instance,
-                              partition_key=partition_key_for(tenant, window_start),
-                              raise_on_error=raise_on_error)
+        return dg.materialize(
+            self.assets[1:],
+            resources=self.resources,
+            instance=self.instance,
+            partition_key=partition_key_for(tenant, window_start),
+            raise_on_error=raise_on_error,
+        )
 
     @property
     def emulator(self):
@@ -36,8 +40,10 @@ class Pipeline:
 @pytest.fixture
 def pipeline(tmp_path) -> Pipeline:
     partitions = audit_partitions(DEMO_TENANTS)
-    assets = [build_subscriptions_asset(DEMO_TENANTS),
-              *build_content_type_assets(EXCHANGE, DEMO_TENANTS, partitions)]
+    assets = [
+        build_subscriptions_asset(DEMO_TENANTS),
+        *build_content_type_assets(EXCHANGE, DEMO_TENANTS, partitions),
+    ]
     resources = {
         "management_api": ManagementApiResource(emulator_state_dir=str(tmp_path / ".emulator")),
         "storage": StorageResource(data_dir=str(tmp_path)),

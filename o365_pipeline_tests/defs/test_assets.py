@@ -22,8 +22,12 @@ def _landed(data_dir, query):
 def test_audit_partition_lands_every_ground_truth_id_exactly_once(pipeline, last_complete_hour):
     pipeline.materialize_window(CONTOSO.name, last_complete_hour)
 
-    truth = pipeline.emulator.ground_truth(CONTOSO.tenant_id, EXCHANGE.name, last_complete_hour,
-                                           last_complete_hour + timedelta(hours=1))
+    truth = pipeline.emulator.ground_truth(
+        CONTOSO.tenant_id,
+        EXCHANGE.name,
+        last_complete_hour,
+        last_complete_hour + timedelta(hours=1),
+    )
     rows = _landed(pipeline.data_dir, "SELECT Id FROM {files}")
     ids = [row[0] for row in rows]
     assert truth, "the emulator should have content for the last complete hour"
@@ -32,7 +36,8 @@ def test_audit_partition_lands_every_ground_truth_id_exactly_once(pipeline, last
 
 
 def test_rematerializing_a_partition_yields_the_same_rows_and_no_duplicates(
-        pipeline, last_complete_hour):
+    pipeline, last_complete_hour
+):
     pipeline.materialize_window(CONTOSO.name, last_complete_hour)
     first = _landed(pipeline.data_dir, "SELECT Id, raw_json FROM {files} ORDER BY Id")
     pipeline.materialize_window(CONTOSO.name, last_complete_hour)
@@ -62,16 +67,20 @@ def test_asset_checks_pass_for_a_complete_partition(pipeline, last_complete_hour
 
     evaluations = result.get_asset_check_evaluations()
     assert {evaluation.check_name for evaluation in evaluations} == {
-        "ids_unique", "all_listed_blobs_fetched"}
+        "ids_unique",
+        "all_listed_blobs_fetched",
+    }
     assert all(evaluation.passed for evaluation in evaluations)
 
 
 def test_materialization_metadata_reports_records_blobs_duplicates_and_preview(
-        pipeline, last_complete_hour):
+    pipeline, last_complete_hour
+):
     result = pipeline.materialize_window(CONTOSO.name, last_complete_hour)
 
-    materialization = next(event for event in result.asset_materializations_for_node(
-        pipeline.assets[2].node_def.name))
+    materialization = next(
+        event for event in result.asset_materializations_for_node(pipeline.assets[2].node_def.name)
+    )
     metadata = materialization.metadata
     written = metadata["records_written"].value
     assert written == len(_landed(pipeline.data_dir, "SELECT Id FROM {files}"))

@@ -1,0 +1,117 @@
+"""Bearer tokens from Entra ID through msal (client credentials), as a `requests` auth object.
+
+One msal application per (tenant, client, cloud) for the life of the process: msal caches the
+token in it and renews it 5 minutes before expiry. When the API still answers 401 (a token the
+service expired early), the cached token is dropped and a new one is fetched once.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import msal
+import requests
+
+from o365_pipeline.api.errors import AuthenticationError, advice_for
+from o365_pipeline.api.settings import ClientSettings
+
+
+class VerifyingSession(requests.Session):
+    """A session that always verifies TLS against the configured CA bundle.
+
+    `requests` lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override `Session.verify` for any request
+    that does not pass `verify=` itself (msal's requests don't), so it is forced here.
+    """
+
+    def __init__(self, verify: str | bool) -> None:
+        super().__init__()
+        self._forced_verify = verify
+        self.verify = verify
+
+    def request(self, method, url, *args, **kwargs):  # noqa: D102 - requests.Session.request
+        kwargs["verify"] = self._forced_verify
+        return super().request(method, url, *args, **kwargs)
+
+
+class MsalBearerAuth(requests.auth.AuthBase):
+    """Adds `Authorization: Bearer …` from msal's client-credentials flow."""
+
+    def __init__(self, settings: ClientSettings, http_client: requests.Session) -> None:
+        self._settings = settings
+        self._http_client = http_client
+        self._app: msal.ConfidentialClientApplication | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"MsalBearerAuth(tenant={self._settings.tenant_id})"
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Set the bearer header on an outgoing request."""
+        request.headers["Authorization"] = f"Bearer {self.access_token()}"
+        return request
+
+    def access_token(self) -> str:
+        """A valid token (msal's cache, or a new one)."""
+        result = self._application().acquire_token_for_client(
+            scopes=[self._settings.cloud_hosts.scope]
+        )
+        if "access_token" not in result:
+            raise _authentication_error(result)
+        return result["access_token"]
+
+    def forget_token(self) -> None:
+        """Drop cached access tokens, so the next request fetches a fresh one."""
+        if self._app is None:
+            return
+        cache = self._app.token_cache
+        for token in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
+            cache.remove_at(token)
+
+    def _application(self) -> msal.ConfidentialClientApplication:
+        with self._lock:
+            if self._app is None:
+                settings = self._settings
+                try:
+                    self._app = msal.ConfidentialClientApplication(
+                        settings.client_id,
+                        client_credential=settings.credential.for_msal(),
+                        authority=f"{settings.login_base}/{settings.tenant_id}",
+                        instance_discovery=False,
+                        http_client=self._http_client,
+                    )
+                except ValueError as error:
+                    raise AuthenticationError(
+                        code=None,
+                        http_status=None,
+                        api_message=f"cannot reach the token service at {settings.login_base}",
+                        explanation="msal could not read the tenant's OpenID configuration "
+                        f"({type(error).__name__}).",
+                        fix="Check the tenant id, the cloud setting and network/TLS access to "
+                        "the login host.",
+                    ) from None
+            return self._app
+
+
+def _authentication_error(result: dict) -> AuthenticationError:
+    codes = result.get("error_codes") or []
+    code = f"AADSTS{codes[0]}" if codes else None
+    description = str(result.get("error_description", "")).split(" Trace ID:")[0]
+    advice = advice_for(code)
+    return AuthenticationError(
+        code=code or str(result.get("error", "token_error")),
+        http_status=None,
+        api_message=f"{result.get('error', 'error')}: {description}",
+        explanation=advice.explanation if code in _KNOWN else "Entra ID refused to issue a token.",
+        fix=advice.fix if code in _KNOWN else "Check the tenant id, client id and secret.",
+    )
+
+
+_KNOWN = {
+    "AADSTS7000215",
+    "AADSTS7000222",
+    "AADSTS700016",
+    "AADSTS90002",
+    "AADSTS1002012",
+    "AADSTS650052",
+    "AADSTS700027",
+}

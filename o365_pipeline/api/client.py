@@ -1,0 +1,191 @@
+"""The Management Activity API client for one tenant: subscriptions, content listings, blobs.
+
+Plain Python (no Dagster). One msal application and one pooled session per client; create
+one client per tenant and keep it for the life of the process.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
+
+from o365_pipeline.api.auth import MsalBearerAuth, VerifyingSession
+from o365_pipeline.api.content import ContentBlob, Subscription
+from o365_pipeline.api.errors import MalformedContentError, ManagementApiError
+from o365_pipeline.api.paging import pages
+from o365_pipeline.api.settings import ClientSettings
+from o365_pipeline.api.transport import ApiTransport, RequestStats
+from o365_pipeline.api.windows import (
+    Window,
+    check_retention,
+    format_api_time,
+    parse_api_time,
+    split_window,
+)
+
+BlobResult = tuple[ContentBlob, "list[dict] | ManagementApiError"]
+
+
+class ManagementApiClient:
+    """Calls the Activity API of one tenant."""
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._session = VerifyingSession(settings.verify)
+        self._auth = MsalBearerAuth(settings, self._session)
+        self._transport = ApiTransport(
+            settings, self._session, self._auth, sleep=sleep or time.sleep
+        )
+        self._feed = f"{settings.api_base}/api/v1.0/{settings.tenant_id}/activity/feed"
+
+    def __repr__(self) -> str:
+        return (
+            f"ManagementApiClient(tenant={self.settings.tenant_id}, api={self.settings.api_base})"
+        )
+
+    @property
+    def stats(self) -> RequestStats:
+        """Requests, retries, throttled answers and seconds waited so far."""
+        return self._transport.stats
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self._session.close()
+
+    def start_subscription(self, content_type: str) -> Subscription:
+        """Start (or keep) the subscription; "already enabled" (AF20024) counts as success."""
+        try:
+            response = self._transport.request(
+                "POST", f"{self._feed}/subscriptions/start", params={"contentType": content_type}
+            )
+        except ManagementApiError as error:
+            if error.code == "AF20024":
+                return Subscription(content_type=content_type, status="enabled")
+            raise
+        body = response.json() if response.content else {}
+        return Subscription(
+            content_type=body.get("contentType", content_type),
+            status=body.get("status", "enabled"),
+            webhook=body.get("webhook"),
+        )
+
+    def stop_subscription(self, content_type: str) -> None:
+        """Stop the subscription (any 2xx is success; content from the gap is lost)."""
+        self._transport.request(
+            "POST", f"{self._feed}/subscriptions/stop", params={"contentType": content_type}
+        )
+
+    def list_subscriptions(self) -> list[Subscription]:
+        """Every subscription of the tenant with its status."""
+        response = self._transport.request("GET", f"{self._feed}/subscriptions/list")
+        return [
+            Subscription(
+                content_type=item["contentType"],
+                status=item.get("status", ""),
+                webhook=item.get("webhook"),
+            )
+            for item in response.json()
+        ]
+
+    def list_content(
+        self, content_type: str, start: datetime, end: datetime
+    ) -> Iterator[ContentBlob]:
+        """Every blob with start ≤ contentCreated < end, across ≤ 24 h windows and all pages.
+
+        Raises:
+            RetentionWindowError: `start` is older than the API's 7-day listing retention
+                (raised before any request).
+
+        """
+        window = Window(start.astimezone(UTC), end.astimezone(UTC))
+        check_retention(window, self._clock())
+        seen: set[str] = set()
+        for piece in split_window(window):
+            params = {
+                "contentType": content_type,
+                "startTime": format_api_time(piece.start),
+                "endTime": format_api_time(piece.end),
+            }
+            for page in pages(self._transport, f"{self._feed}/subscriptions/content", params):
+                for item in page.json():
+                    blob = _content_blob(item, content_type)
+                    if blob.content_id not in seen:
+                        seen.add(blob.content_id)
+                        yield blob
+
+    def fetch_blob(self, blob: ContentBlob) -> list[dict]:
+        """The records of one blob.
+
+        Raises:
+            MalformedContentError: the body is not a JSON array of objects.
+            ContentExpiredError: the blob is past its contentExpiration (AF20051).
+
+        """
+        response = self._transport.request("GET", blob.content_uri)
+        try:
+            records = json.loads(response.content)
+        except ValueError as error:
+            raise _malformed(
+                blob, f"the body is not valid JSON ({error.msg} at {error.pos})"
+            ) from None
+        if not isinstance(records, list) or not all(isinstance(item, dict) for item in records):
+            raise _malformed(blob, "the body is not a JSON array of record objects")
+        return records
+
+    def fetch_blobs(
+        self, blobs: Iterable[ContentBlob], max_workers: int | None = None
+    ) -> Iterator[BlobResult]:
+        """Fetch concurrently, yield `(blob, records or error)` in input order.
+
+        At most `max_workers` blobs are in flight or waiting to be consumed, so memory stays
+        bounded by that many blobs whatever the size of the window.
+        """
+        workers = max_workers or self.settings.max_concurrent_fetches
+        pending: deque[tuple[ContentBlob, Future]] = deque()
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="blob-fetch") as pool:
+            for blob in blobs:
+                pending.append((blob, pool.submit(self._fetch_or_error, blob)))
+                if len(pending) >= workers:
+                    done_blob, future = pending.popleft()
+                    yield done_blob, future.result()
+            while pending:
+                done_blob, future = pending.popleft()
+                yield done_blob, future.result()
+
+    def _fetch_or_error(self, blob: ContentBlob) -> list[dict] | ManagementApiError:
+        try:
+            return self.fetch_blob(blob)
+        except ManagementApiError as error:
+            return error
+
+
+def _content_blob(item: dict, content_type: str) -> ContentBlob:
+    return ContentBlob(
+        content_type=item.get("contentType", content_type),
+        content_id=item["contentId"],
+        content_uri=item["contentUri"],
+        content_created=parse_api_time(item["contentCreated"]),
+        content_expiration=parse_api_time(item["contentExpiration"]),
+    )
+
+
+def _malformed(blob: ContentBlob, why: str) -> MalformedContentError:
+    return MalformedContentError(
+        code=None,
+        http_status=200,
+        api_message=f"blob {blob.content_id}: {why}",
+        explanation=f"The blob {blob.content_id} of {blob.content_type} could not be read: {why}.",
+        fix="It is retried on the next run of the window; if it persists, fetch its contentUri "
+        "by hand and report it.",
+    )

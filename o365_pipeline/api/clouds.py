@@ -1,0 +1,85 @@
+"""The Microsoft clouds: one setting selects the login host, the API host and the token
+resource together (peers break by mixing them, e.g. a GCC High API host with a commercial
+token).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Cloud:
+    """Hosts and token resource of one Microsoft cloud."""
+
+    name: str
+    api_host: str
+    login_host: str
+    resource: str
+
+    @property
+    def scope(self) -> str:
+        """Client-credentials scope: the resource with `/.default` (anything else is refused)."""
+        return f"{self.resource}/.default"
+
+    @property
+    def api_base_url(self) -> str:
+        """Scheme and host of the Activity API."""
+        return f"https://{self.api_host}"
+
+    @property
+    def login_base_url(self) -> str:
+        """Scheme and host of the Entra token service."""
+        return f"https://{self.login_host}"
+
+
+CLOUDS: dict[str, Cloud] = {
+    cloud.name: cloud
+    for cloud in (
+        Cloud(
+            "commercial",
+            "manage.office.com",
+            "login.microsoftonline.com",
+            "https://manage.office.com",
+        ),
+        Cloud(
+            "gcc",
+            "manage-gcc.office.com",
+            "login.microsoftonline.com",
+            "https://manage-gcc.office.com",
+        ),
+        Cloud(
+            "gcc_high",
+            "manage.office365.us",
+            "login.microsoftonline.us",
+            "https://manage.office365.us",
+        ),
+        Cloud(
+            "dod",
+            "manage.protection.apps.mil",
+            "login.microsoftonline.us",
+            "https://manage.protection.apps.mil",
+        ),
+        # 21Vianet: not in Microsoft's reference; best public evidence (api-spec-detail §1).
+        Cloud(
+            "china",
+            "manage.office365.cn",
+            "login.partner.microsoftonline.cn",
+            "https://manage.office365.cn",
+        ),
+    )
+}
+
+
+class UnknownCloudError(ValueError):
+    """A cloud name that is not in the table."""
+
+
+def cloud_named(name: str) -> Cloud:
+    """The cloud called `name` (case-insensitive; `-` and `_` alike)."""
+    key = name.strip().lower().replace("-", "_")
+    if key not in CLOUDS:
+        raise UnknownCloudError(
+            f"Unknown cloud {name!r}: use one of {', '.join(CLOUDS)} (O365_CLOUD)."
+        )
+    return CLOUDS[key]

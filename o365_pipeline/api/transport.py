@@ -1,0 +1,207 @@
+"""One pooled HTTPS session to the API, one retry policy, one host guard.
+
+- Every request carries `PublisherIdentifier` (the quota it counts against) and verifies TLS
+  against the configured CA bundle.
+- Retriable: HTTP 429, any status with an AF429 body (Microsoft documents it on 403), 5xx,
+  AF50000/AF50005/AF50006, connection errors and timeouts. `Retry-After` is honoured in full;
+  without it, capped exponential backoff with jitter.
+- A 401 is answered once by dropping the cached token and fetching a new one.
+- Only URLs on the configured API scheme/host/port are requested: a contentUri or NextPageUri
+  pointing elsewhere is refused before the token could be sent.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from o365_pipeline.api.auth import MsalBearerAuth
+from o365_pipeline.api.errors import ManagementApiError, UntrustedUriError, error_for
+from o365_pipeline.api.settings import ClientSettings
+
+RETRIABLE_CODES = {"AF429", "AF50000", "AF50005", "AF50006"}
+USER_AGENT = "o365-pipeline/0.1 (+https://github.com/o365-pipeline)"
+
+
+@dataclass
+class RequestStats:
+    """Counters a run reports: requests sent, retries, throttled answers, seconds waited."""
+
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    seconds_waited: float = 0.0
+    token_renewals: int = 0
+
+
+class ApiTransport:
+    """Sends API requests with retries; raises typed errors for final failures."""
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        session: requests.Session,
+        auth: MsalBearerAuth,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._settings = settings
+        self._session = session
+        self._auth = auth
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self.stats = RequestStats()
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=settings.max_concurrent_fetches + 2)
+        session.mount("https://", adapter)
+        session.headers["User-Agent"] = USER_AGENT
+        allowed = urlsplit(settings.api_base)
+        self._allowed_origin = (allowed.scheme, allowed.hostname, allowed.port)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: object = None,
+    ) -> requests.Response:
+        """Send with retries; return the 2xx response or raise the typed error."""
+        self.check_trusted(url)
+        params = self._with_publisher(url, params)
+        policy = self._settings.retry
+        renewed = False
+        waited = 0.0
+        for attempt in range(1, policy.max_attempts + 1):
+            try:
+                response = self._send(method, url, params, json_body)
+            except (requests.ConnectionError, requests.Timeout) as error:
+                failure = error_for(None, None, f"{type(error).__name__} talking to {_origin(url)}")
+                wait = _backoff(attempt, policy.initial_backoff_seconds, policy.max_backoff_seconds)
+            else:
+                if response.ok:
+                    return response
+                if response.status_code == 401 and not renewed:
+                    renewed = True
+                    self._auth.forget_token()
+                    self._count(token_renewals=1)
+                    continue
+                failure = classify(response)
+                if not _retriable(response, failure):
+                    raise failure
+                if failure.code == "AF429" or response.status_code == 429:
+                    self._count(throttled=1)
+                wait = retry_after_seconds(response) or _backoff(
+                    attempt, policy.initial_backoff_seconds, policy.max_backoff_seconds
+                )
+            if attempt == policy.max_attempts or waited + wait > policy.max_total_wait_seconds:
+                raise failure
+            self._count(retries=1, seconds_waited=wait)
+            waited += wait
+            self._sleep(wait)
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def check_trusted(self, url: str) -> None:
+        """Refuse any URL outside the configured API origin (the token must not leave it)."""
+        parts = urlsplit(url)
+        if (parts.scheme, parts.hostname, parts.port) != self._allowed_origin:
+            raise UntrustedUriError(
+                code=None,
+                http_status=None,
+                api_message=f"refused to follow {parts.scheme}://{parts.netloc}{parts.path}",
+                explanation="The API returned a URI outside the configured API host; following "
+                "it would send the bearer token elsewhere.",
+                fix=f"Only {self._settings.api_base} is trusted. If the API host changed, set "
+                "the cloud (O365_CLOUD) or api_base_url accordingly.",
+            )
+
+    def _send(
+        self, method: str, url: str, params: Mapping[str, str] | None, json_body: object
+    ) -> requests.Response:
+        self._count(requests=1)
+        return self._session.request(
+            method,
+            url,
+            params=params,
+            json=json_body,
+            auth=self._auth,
+            timeout=self._settings.timeout_seconds,
+            verify=self._settings.verify,
+        )
+
+    def _with_publisher(self, url: str, params: Mapping[str, str] | None) -> dict[str, str]:
+        merged = dict(params or {})
+        names = {name.lower() for name, _ in parse_qsl(urlsplit(url).query)}
+        names |= {name.lower() for name in merged}
+        if "publisheridentifier" not in names:
+            merged["PublisherIdentifier"] = self._settings.publisher
+        return merged
+
+    def _count(self, **increments: float) -> None:
+        with self._lock:
+            for name, value in increments.items():
+                setattr(self.stats, name, getattr(self.stats, name) + value)
+
+
+def classify(response: requests.Response) -> ManagementApiError:
+    """The typed error for a non-2xx API answer."""
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        code = str(body["error"].get("code", ""))
+        message = str(body["error"].get("message", ""))
+        if not code.startswith("AF") and "does not exist" in f"{code} {message}":
+            return error_for("AUDIT_OFF", status, "Tenant … does not exist (DataServiceException)")
+        return error_for(code or None, status, message)
+    if status == 401:
+        text = body.get("Message", "") if isinstance(body, dict) else ""
+        return error_for("HTTP401", status, text or "Authorization has been denied")
+    if status == 429:
+        return error_for("AF429", status, "Too many requests")
+    return error_for(None, status, (response.text or response.reason or "")[:200])
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """Seconds asked for by `Retry-After` (delta-seconds or an HTTP date), if present."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+def _retriable(response: requests.Response, failure: ManagementApiError) -> bool:
+    return (
+        response.status_code == 429
+        or response.status_code >= 500
+        or (failure.code or "") in RETRIABLE_CODES
+    )
+
+
+def _backoff(attempt: int, initial: float, cap: float) -> float:
+    return min(cap, initial * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

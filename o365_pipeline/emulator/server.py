@@ -1,0 +1,254 @@
+"""The emulator's HTTPS server: login paths and API paths on one loopback port.
+
+`start_emulator()` runs it on a background thread (tests, the demo, the Dagster resource);
+`command.py` runs it in the foreground for `o365-pipeline emulator`.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+from o365_pipeline.emulator.activity import FEED_PATH, ActivityApi, _parse_time
+from o365_pipeline.emulator.clock import EmulatorClock
+from o365_pipeline.emulator.faults import FaultPlan
+from o365_pipeline.emulator.identity import IdentityService
+from o365_pipeline.emulator.responses import Reply, api_error, json_reply
+from o365_pipeline.emulator.state import SubscriptionState
+from o365_pipeline.emulator.synthetic import SyntheticTenants
+from o365_pipeline.tenants import DEMO_TENANTS
+
+DEFAULT_CLIENT_ID = "5e1b0a3c-7d2f-4e8a-9b6c-0f4d3e2a1b9c"
+DEFAULT_CLIENT_SECRET = "emulator-secret"
+TOKEN_PATH = re.compile(r"^/(?P<tenant>[^/]+)/oauth2/(?P<v2>v2\.0/)?token$")
+DISCOVERY_PATH = re.compile(r"^/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configuration$")
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """What the emulator serves and accepts."""
+
+    tenants: tuple[str, ...] = tuple(tenant.tenant_id for tenant in DEMO_TENANTS)
+    client_id: str = DEFAULT_CLIENT_ID
+    client_secret: str = field(default=DEFAULT_CLIENT_SECRET, repr=False)
+    records_per_hour: int = 40
+    page_size: int = 100
+    token_lifetime_seconds: int = 3600
+    content_retention: timedelta = timedelta(days=7)
+    redelivery_fraction: float = 0.03
+    state_path: Path | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One request the emulator answered (for tests to assert on)."""
+
+    method: str
+    path: str
+    query: str
+    status: int
+
+
+class Emulator:
+    """A running emulator: its address, CA, clock, faults, request log and ground truth."""
+
+    def __init__(self, config: EmulatorConfig, host: str, port: int, ca_dir: Path | None) -> None:
+        from o365_pipeline.emulator.tls import make_server_context
+
+        self.config = config
+        self._tempdir = None if ca_dir else tempfile.TemporaryDirectory(prefix="o365-emulator-")
+        context, self.ca_cert_path = make_server_context(
+            Path(ca_dir) if ca_dir else Path(self._tempdir.name)
+        )
+        self._server = _TlsServer((host, port), _Handler, context)
+        self._server.emulator = self
+        display_host = f"[{host}]" if ":" in host else host
+        self.base_url = f"https://{display_host}:{self._server.server_address[1]}"
+        self.clock = EmulatorClock()
+        self.faults = FaultPlan()
+        self._log: list[LoggedRequest] = []
+        self._log_lock = threading.Lock()
+        self.identity = IdentityService(
+            base_url=self.base_url,
+            tenants=config.tenants,
+            client_id=config.client_id,
+            client_secret=config.client_secret,
+            token_lifetime_seconds=config.token_lifetime_seconds,
+            clock=self.clock,
+        )
+        self.api = ActivityApi(
+            base_url=self.base_url,
+            tenants=config.tenants,
+            identity=self.identity,
+            content=SyntheticTenants(
+                records_per_hour=config.records_per_hour,
+                redelivery_fraction=config.redelivery_fraction,
+                seed=config.seed,
+            ),
+            state=SubscriptionState(config.state_path),
+            clock=self.clock,
+            page_size=config.page_size,
+            content_retention=config.content_retention,
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        """The TCP port it listens on."""
+        return self._server.server_address[1]
+
+    def start(self) -> Emulator:
+        """Serve on a background daemon thread."""
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="o365-emulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve on the calling thread until `stop()` (from another thread or a signal)."""
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        self._server.shutdown()
+        self._server.server_close()
+        if self._tempdir:
+            self._tempdir.cleanup()
+
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def requests(self) -> list[LoggedRequest]:
+        """Every request answered so far."""
+        with self._log_lock:
+            return list(self._log)
+
+    def ground_truth(
+        self, tenant_id: str, content_type: str, start: datetime, end: datetime
+    ) -> frozenset[str]:
+        """Distinct record Ids listable now in blobs with start ≤ contentCreated < end."""
+        return self.api.ground_truth(tenant_id, content_type, start, end)
+
+    def answer(self, method: str, target: str, headers, body: bytes) -> Reply:
+        """Route one request (called by the handler threads)."""
+        parts = urlsplit(target)
+        query: dict[str, str] = {}
+        for name, value in parse_qsl(parts.query, keep_blank_values=True):
+            query.setdefault(name.lower(), value)  # ASP.NET binding: case-insensitive, first wins
+        path = parts.path
+        if FEED_PATH.match(path):
+            throttle = self.faults.take_throttle()
+            if throttle:
+                extra = (
+                    {"Retry-After": str(throttle.retry_after_seconds)}
+                    if throttle.retry_after_seconds is not None
+                    else {}
+                )
+                publisher = query.get("publisheridentifier", "00000000-0000-0000-0000-000000000000")
+                reply = api_error(
+                    "AF429",
+                    f"Too many requests. Method=ListContent, PublisherId={publisher}",
+                    throttle.status,
+                    extra,
+                )
+            else:
+                reply = self.api.handle(method, path, query, body, headers.get("Authorization"))
+        else:
+            reply = self._login(method, path, query, body)
+        with self._log_lock:
+            self._log.append(LoggedRequest(method, path, parts.query, reply.status))
+        return reply.with_date()
+
+    def _login(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply:
+        if method == "POST" and (match := TOKEN_PATH.match(path)):
+            return self.identity.token(match["tenant"], body, version=2 if match["v2"] else 1)
+        if method == "GET" and (match := DISCOVERY_PATH.match(path)):
+            return self.identity.openid_configuration(match["tenant"])
+        if method == "GET" and path == "/common/discovery/instance":
+            return self.identity.instance_discovery(query)
+        if method == "GET" and path == "/_emulator/ground-truth":
+            return self._ground_truth_reply(query)
+        if method == "GET" and path == "/_emulator/health":
+            return json_reply(200, {"status": "ok"})
+        return json_reply(404, {"error": "not_found", "error_description": f"No route {path}"})
+
+    def _ground_truth_reply(self, query: dict[str, str]) -> Reply:
+        start, end = _parse_time(query.get("starttime", "")), _parse_time(query.get("endtime", ""))
+        if start is None or end is None or "tenantid" not in query or "contenttype" not in query:
+            return api_error(
+                "AF20001", "tenantId, contentType, startTime and endTime are required."
+            )
+        ids = sorted(self.ground_truth(query["tenantid"], query["contenttype"], start, end))
+        return json_reply(200, {"count": len(ids), "ids": ids})
+
+
+class _TlsServer(ThreadingHTTPServer):
+    """TLS is negotiated in the request's own thread, so a slow handshake never blocks accept."""
+
+    daemon_threads = True
+
+    def __init__(self, address, handler, context) -> None:
+        self._context = context
+        super().__init__(address, handler)
+
+    def finish_request(self, request, client_address) -> None:
+        try:
+            tls = self._context.wrap_socket(request, server_side=True)
+        except (OSError, ValueError):
+            return
+        try:
+            self.RequestHandlerClass(tls, client_address, self)
+        finally:
+            try:
+                tls.close()
+            except OSError:
+                pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "Microsoft-IIS/10.0"
+    sys_version = ""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self._serve("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._serve("POST")
+
+    def _serve(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        reply = self.server.emulator.answer(method, self.path, self.headers, body)
+        self.send_response(reply.status)
+        for name, value in reply.headers.items():
+            if name.lower() != "content-length":
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        """Silent: the request log is kept in memory; URLs may carry tenant ids."""
+
+
+def start_emulator(
+    config: EmulatorConfig | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    ca_dir: Path | None = None,
+) -> Emulator:
+    """Start an emulator on a background thread (port 0 = a free port)."""
+    return Emulator(config or EmulatorConfig(), host, port, ca_dir).start()

@@ -1,0 +1,102 @@
+"""Write one audit partition as one Parquet file, streaming record batches, dropping repeated
+Ids, and publishing atomically.
+
+Microsoft delivers the same record more than once; inside a partition the first delivery (in
+listing order) is kept. The file is only published by `commit()`: leaving the `with` block any
+other way leaves the previous good file untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from o365_pipeline.records.schema import AUDIT_SCHEMA
+from o365_pipeline.storage.atomic import discard, publish, temporary_path_for
+
+
+@dataclass(frozen=True)
+class PartitionWriteResult:
+    """What a committed partition holds."""
+
+    path: Path
+    rows_written: int
+    duplicates_dropped: int
+    bytes_written: int
+    creation_time_min: datetime | None
+    creation_time_max: datetime | None
+
+
+class AuditPartitionWriter:
+    """Stream batches into a partition file; see the module docstring for the guarantees."""
+
+    def __init__(self, path: Path, schema: pa.Schema = AUDIT_SCHEMA) -> None:
+        self.path = Path(path)
+        self._schema = schema
+        self._temporary = temporary_path_for(self.path)
+        self._writer = pq.ParquetWriter(self._temporary, schema, compression="zstd")
+        self._seen_ids: set[str] = set()
+        self._rows = 0
+        self._duplicates = 0
+        self._creation_min: datetime | None = None
+        self._creation_max: datetime | None = None
+        self._finished = False
+
+    def __enter__(self) -> AuditPartitionWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self._finished:
+            self._writer.close()
+            discard(self._temporary)
+            self._finished = True
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Append the rows of `batch` whose Id this partition has not seen yet."""
+        keep = []
+        for record_id in batch.column("Id").to_pylist():
+            fresh = record_id not in self._seen_ids
+            keep.append(fresh)
+            if fresh:
+                self._seen_ids.add(record_id)
+        kept = batch.filter(pa.array(keep, type=pa.bool_())) if not all(keep) else batch
+        self._duplicates += batch.num_rows - kept.num_rows
+        if kept.num_rows == 0:
+            return
+        self._writer.write_batch(kept)
+        self._rows += kept.num_rows
+        bounds = pc.min_max(kept.column("CreationTime"))
+        self._creation_min = _earliest(self._creation_min, bounds["min"].as_py())
+        self._creation_max = _latest(self._creation_max, bounds["max"].as_py())
+
+    def commit(self) -> PartitionWriteResult:
+        """Close the file and atomically put it in place of the previous partition file."""
+        self._writer.close()
+        size = self._temporary.stat().st_size
+        publish(self._temporary, self.path)
+        self._finished = True
+        return PartitionWriteResult(
+            path=self.path,
+            rows_written=self._rows,
+            duplicates_dropped=self._duplicates,
+            bytes_written=size,
+            creation_time_min=self._creation_min,
+            creation_time_max=self._creation_max,
+        )
+
+
+def _earliest(current: datetime | None, candidate: datetime | None) -> datetime | None:
+    if candidate is None:
+        return current
+    return candidate if current is None or candidate < current else current
+
+
+def _latest(current: datetime | None, candidate: datetime | None) -> datetime | None:
+    if candidate is None:
+        return current
+    return candidate if current is None or candidate > current else current

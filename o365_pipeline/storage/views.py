@@ -1,0 +1,95 @@
+"""DuckDB views over the Parquet: one per content type, `audit_all`, the analyst-facing
+`audit`, and the ledger and listings.
+
+`audit` shows each (tenant, Id) once across all partitions and content types, keeping the
+earliest delivery (`content_created`, then `content_id`). Partitions stay independent; the
+cost is paid at query time: DuckDB hashes (tenant, Id) over every row it scans from
+`audit_all`. A filter on `tenant` is pushed below the de-duplication (it is a partition key of
+the window); filters on other columns apply after it. Per-content-type views skip the step
+and show every stored delivery.
+"""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from o365_pipeline.content_types import CONTENT_TYPES
+from o365_pipeline.records.schema import AUDIT_SCHEMA, COMMON_COLUMNS, INGESTION_COLUMNS
+from o365_pipeline.storage.layout import AUDIT, LEDGER, LISTINGS, DataLayout
+from o365_pipeline.storage.ledger import BLOB_SCHEMA, BLOBS_FILE_NAME, LEDGER_SCHEMA
+from o365_pipeline.storage.listings import LISTING_SCHEMA
+
+_HIVE_OPTIONS = (
+    "hive_partitioning=true, hive_types={'date': DATE, 'hour': INTEGER}, union_by_name=true"
+)
+_HIVE_COLUMNS = {"date": "DATE", "hour": "INTEGER"}
+_DUCKDB_TYPES = {
+    pa.string(): "VARCHAR",
+    pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT",
+    pa.timestamp("us", tz="UTC"): "TIMESTAMPTZ",
+}
+
+
+def connect(data_root: Path, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with every view defined over `data_root`."""
+    connection = duckdb.connect(database)
+    connection.execute("SET TimeZone = 'UTC'")
+    refresh_views(connection, data_root)
+    return connection
+
+
+def create_database_file(data_root: Path, path: Path) -> None:
+    """Write a DuckDB database file whose views read the Parquet under `data_root`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with connect(Path(data_root).resolve(), str(path)):
+        pass
+
+
+def refresh_views(connection: duckdb.DuckDBPyConnection, data_root: Path) -> None:
+    """(Re)create the views; call after new partitions appear in a long-lived connection."""
+    layout = DataLayout(Path(data_root).resolve())
+    for content_type in CONTENT_TYPES:
+        _create(
+            connection,
+            content_type.slug,
+            layout.glob(AUDIT, content_type=content_type.name),
+            AUDIT_SCHEMA,
+        )
+    _create(connection, "audit_all", layout.glob(AUDIT), AUDIT_SCHEMA)
+    columns = ", ".join(
+        f'"{name}"' for name in (*COMMON_COLUMNS, *INGESTION_COLUMNS, "date", "hour")
+    )
+    connection.execute(
+        f"CREATE OR REPLACE VIEW audit AS SELECT {columns} FROM audit_all "
+        "QUALIFY row_number() OVER (PARTITION BY tenant, Id "
+        "ORDER BY content_created, content_id) = 1"
+    )
+    _create(connection, "ledger", layout.glob(LEDGER, "ledger.parquet"), LEDGER_SCHEMA)
+    _create(connection, "ledger_blobs", layout.glob(LEDGER, BLOBS_FILE_NAME), BLOB_SCHEMA)
+    _create(connection, "listings", layout.glob(LISTINGS, "listing.parquet"), LISTING_SCHEMA)
+
+
+def _create(
+    connection: duckdb.DuckDBPyConnection, name: str, pattern: str, schema: pa.Schema
+) -> None:
+    if glob.glob(pattern):
+        source = f"SELECT * FROM read_parquet('{_quoted(pattern)}', {_HIVE_OPTIONS})"
+    else:
+        source = _empty_select(schema)
+    connection.execute(f'CREATE OR REPLACE VIEW "{name}" AS {source}')
+
+
+def _empty_select(schema: pa.Schema) -> str:
+    """A typed, empty SELECT, so views exist (with 0 rows) before the first partition lands."""
+    columns = [f'CAST(NULL AS {_DUCKDB_TYPES[field.type]}) AS "{field.name}"' for field in schema]
+    hive = [f'CAST(NULL AS {kind}) AS "{name}"' for name, kind in _HIVE_COLUMNS.items()]
+    return f"SELECT {', '.join(columns + hive)} WHERE false"
+
+
+def _quoted(text: str) -> str:
+    return text.replace("'", "''")
