@@ -89,6 +89,10 @@ def run_demo(
         f"→ {verdict}.  ({result.seconds:.0f} s)"
     )
     say(
+        f"The local emulator keeps serving at {emulator.base_url} until idle for 30 minutes "
+        "(it is restarted on demand)."
+    )
+    say(
         "Next: `dagster dev` in this folder shows these runs; "
         '`o365-pipeline sql "SELECT …"` queries the data.'
     )

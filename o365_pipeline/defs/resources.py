@@ -15,8 +15,8 @@ from pydantic import Field
 
 from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.settings import ClientSecret, ClientSettings
-from o365_pipeline.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator
-from o365_pipeline.emulator.embedded import embedded_emulator
+from o365_pipeline.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from o365_pipeline.emulator.embedded import EmbeddedEmulator, embedded_emulator
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.tenants import Tenant
 
@@ -89,8 +89,8 @@ class ManagementApiResource(dg.ConfigurableResource):
                 _clients[settings] = ManagementApiClient(settings)
             return _clients[settings]
 
-    def emulator(self, all_tenants: tuple[Tenant, ...]) -> Emulator:
-        """This process's embedded emulator serving `all_tenants` (started on first use)."""
+    def emulator(self, all_tenants: tuple[Tenant, ...]) -> EmbeddedEmulator:
+        """The on-demand local emulator serving `all_tenants` (started on first use)."""
         return embedded_emulator(
             tenant_ids=tuple(known.tenant_id for known in all_tenants),
             state_dir=Path(self.emulator_state_dir).resolve(),

@@ -1,28 +1,45 @@
 """The Activity API under `/api/v1.0/{tenant}/activity/feed/`, strict like the real service:
-every documented validation answers with its documented code (api-spec-detail §4, §6).
+every documented rule answers with its documented code (api-spec-detail §4, §6).
+
+Checks run in this order: bearer token (401 `Message`), tenant GUID (AF20013), known tenant
+(AF20011), token tenant = URL tenant (AF20010), ActivityFeed.Read (401 AF10001), then the
+operation's own rules.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import quote, unquote
 
-from o365_pipeline.content_types import CONTENT_TYPES, UnknownContentTypeError, content_type_named
-from o365_pipeline.emulator.identity import IdentityService
-from o365_pipeline.emulator.responses import Reply, api_error, json_reply, unauthorized
-from o365_pipeline.emulator.state import SubscriptionState
+from o365_pipeline.content_types import UnknownContentTypeError, content_type_named
+from o365_pipeline.emulator import subscriptions
+from o365_pipeline.emulator.clock import EmulatorClock
+from o365_pipeline.emulator.content_ids import parse_content_id
+from o365_pipeline.emulator.errors import access_denied, api_error
+from o365_pipeline.emulator.identity import IdentityService, TokenClaims
+from o365_pipeline.emulator.listing import (
+    ListingWindow,
+    decode_page_token,
+    encode_page_token,
+    format_api_time,
+    listing_window,
+)
+from o365_pipeline.emulator.responses import Reply, json_reply
+from o365_pipeline.emulator.state import ENABLED, SubscriptionState
 from o365_pipeline.emulator.synthetic import BlobSpec, SyntheticTenants, hour_of
+from o365_pipeline.emulator.workloads.dlp import without_detections
 
 FEED_PATH = re.compile(r"^/api/v1\.0/(?P<tenant>[^/]+)/activity/feed/(?P<operation>.+)$")
-MAX_SPAN = timedelta(hours=24)
-RETENTION = timedelta(days=7)
 DLP_SENSITIVE_TYPES = [
-    {"id": "50842eb7-edc8-4019-85dd-5a5c1f2bb085", "name": "CreditCardNumber"},
-    {"id": "0e9b3178-9678-47dd-a509-37222ca96b42", "name": "EUDebitCardNumber"},
+    {"id": "50842eb7-edc8-4019-85dd-5a5c1f2bb085", "name": "Credit Card Number"},
+    {"id": "0e9b3178-9678-47dd-a509-37222ca96b42", "name": "EU Debit Card Number"},
     {"id": "a44669fe-0d48-453d-a9b1-2cc83f2cba77", "name": "U.S. Social Security Number (SSN)"},
+    {
+        "id": "178ec42a-18b4-47cc-85c7-d62c92fd67f8",
+        "name": "International Banking Account Number (IBAN)",
+    },
 ]
 
 
@@ -37,7 +54,7 @@ class ActivityApi:
         identity: IdentityService,
         content: SyntheticTenants,
         state: SubscriptionState,
-        clock,
+        clock: EmulatorClock,
         page_size: int,
         content_retention: timedelta,
     ) -> None:
@@ -58,144 +75,117 @@ class ActivityApi:
         tenant, operation = match["tenant"], match["operation"]
         claims = self._identity.check(authorization)
         if claims is None:
-            return unauthorized()
+            return access_denied()
+        refusal = self._refusal(tenant, claims)
+        if refusal:
+            return refusal
+        return self._route(method, tenant.lower(), operation, query, body, claims)
+
+    def _refusal(self, tenant: str, claims: TokenClaims) -> Reply | None:
         if not _is_guid(tenant):
-            return api_error("AF20013", f"The tenant ID in the URL ({tenant}) is not a valid GUID.")
-        tenant = tenant.lower()
-        if claims.tenant_id != tenant:
-            return api_error(
-                "AF20010",
-                f"The tenant ID passed in the URL ({tenant}) does not "
-                f"match the tenant ID passed in the access token "
-                f"({claims.tenant_id}).",
-            )
-        if tenant not in self._tenants:
-            return api_error(
-                "AF20011",
-                f"Specified tenant ID ({tenant}) does not exist in the system or has been deleted.",
-            )
+            return api_error("AF20013", tenant=tenant)
+        if tenant.lower() not in self._tenants:
+            return api_error("AF20011", tenant=tenant)
+        if claims.tenant_id != tenant.lower():
+            return api_error("AF20010", tenant=tenant, token_tenant=claims.tenant_id)
         if "ActivityFeed.Read" not in claims.roles:
-            return api_error(
-                "AF10001",
-                f"The permission set ({' '.join(claims.roles)}) sent in "
-                "the request does not include the expected permission.",
-                status=401,
-            )
-        return self._route(method, tenant, operation, query, body)
+            return api_error("AF10001", roles=" ".join(claims.roles))
+        return None
 
     def _route(
-        self, method: str, tenant: str, operation: str, query: dict[str, str], body: bytes
+        self,
+        method: str,
+        tenant: str,
+        operation: str,
+        query: dict[str, str],
+        body: bytes,
+        claims: TokenClaims,
     ) -> Reply:
-        routes = {
-            ("POST", "subscriptions/start"): self._start,
-            ("POST", "subscriptions/stop"): self._stop,
-            ("GET", "subscriptions/list"): lambda t, q, b: self._list(t),
-            ("GET", "subscriptions/content"): self._content_listing,
-            ("GET", "subscriptions/notifications"): self._notifications,
-            ("GET", "resources/dlpSensitiveTypes"): lambda t, q, b: json_reply(
-                200, DLP_SENSITIVE_TYPES
-            ),
+        if operation.startswith("audit/"):
+            if method != "GET":
+                return _method_not_allowed(method)
+            return self._blob(tenant, unquote(operation.removeprefix("audit/")), claims)
+        allowed = {
+            "subscriptions/start": "POST",
+            "subscriptions/stop": "POST",
+            "subscriptions/list": "GET",
+            "subscriptions/content": "GET",
+            "subscriptions/notifications": "GET",
+            "resources/dlpSensitiveTypes": "GET",
         }
-        if operation.startswith("audit/") and method == "GET":
-            return self._blob(tenant, operation[len("audit/") :])
-        handler = routes.get((method, operation))
-        if handler is None:
-            return api_error("AF20001", f"No operation {method} {operation}.", status=404)
-        return handler(tenant, query, body)
-
-    def _content_type(self, query: dict[str, str]) -> tuple[str | None, Reply | None]:
-        name = query.get("contenttype")
-        if not name:
-            return None, api_error("AF20001", "Missing parameter: contentType.")
-        try:
-            return content_type_named(name).name, None
-        except UnknownContentTypeError:
-            return None, api_error("AF20020", f"The content type {name} is not valid.")
-
-    def _start(self, tenant: str, query: dict[str, str], body: bytes) -> Reply:
-        content_type, error = self._content_type(query)
-        if error:
-            return error
-        webhook = _webhook(body)
-        if isinstance(webhook, Reply):
-            return webhook
-        if self._state.status(tenant, content_type) == "enabled" and webhook is None:
-            # Live behaviour (undocumented): a repeat start with nothing to change.
-            return api_error("AF20024", "The subscription is already enabled. No property change.")
-        self._state.set_status(tenant, content_type, "enabled")
-        return json_reply(
-            200, {"contentType": content_type, "status": "enabled", "webhook": webhook}
-        )
-
-    def _stop(self, tenant: str, query: dict[str, str], body: bytes) -> Reply:
-        content_type, error = self._content_type(query)
-        if error:
-            return error
-        if self._state.status(tenant, content_type) != "enabled":
-            return api_error(
-                "AF20022", f"No subscription found for the specified content type: {content_type}."
+        if operation not in allowed:
+            return json_reply(
+                404, {"Message": f"No HTTP resource was found that matches {operation}."}
             )
-        self._state.set_status(tenant, content_type, "disabled")
-        return Reply(200, b"", {"Content-Length": "0"})
+        if method != allowed[operation]:
+            return _method_not_allowed(method)
+        if operation == "subscriptions/list":
+            return subscriptions.listed(self._state, tenant)
+        if operation == "resources/dlpSensitiveTypes":
+            return json_reply(200, DLP_SENSITIVE_TYPES)
+        content_type = _content_type(query)
+        if isinstance(content_type, Reply):
+            return content_type
+        if operation == "subscriptions/start":
+            return subscriptions.start(self._state, tenant, content_type, body)
+        if operation == "subscriptions/stop":
+            return subscriptions.stop(self._state, tenant, content_type)
+        if operation == "subscriptions/notifications":
+            return subscriptions.notifications(self._state, tenant, content_type)
+        return self._listing(tenant, content_type, query)
 
-    def _list(self, tenant: str) -> Reply:
-        return json_reply(
-            200,
-            [
-                {"contentType": name, "status": status, "webhook": None}
-                for name, status in sorted(self._state.all_for(tenant).items())
-            ],
-        )
-
-    def _content_listing(self, tenant: str, query: dict[str, str], body: bytes) -> Reply:
-        content_type, error = self._content_type(query)
-        if error:
-            return error
-        if self._state.status(tenant, content_type) != "enabled":
-            return api_error(
-                "AF20022", f"No subscription found for the specified content type: {content_type}."
-            )
-        window = self._window(query)
+    def _listing(self, tenant: str, content_type: str, query: dict[str, str]) -> Reply:
+        """`subscriptions/content`: one page of the blobs available in the window, with
+        `NextPageUri` (exact header name) when more remain.
+        """
+        if not self._enabled(tenant, content_type):
+            return api_error("AF20022")
+        window = listing_window(query, self._clock.now())
         if isinstance(window, Reply):
             return window
-        start, end = window
-        blobs = self._listable(tenant, content_type, start, end)
+        blobs = self._listable(tenant, content_type, window.start, window.end)
         offset = 0
         if "nextpage" in query:
-            offset = _decode_page(query["nextpage"])
+            offset = decode_page_token(query["nextpage"])
             if offset is None or offset > len(blobs):
-                return api_error("AF20031", f"Invalid nextPage Input: {query['nextpage']}.")
+                return api_error("AF20031", next_page=query["nextpage"])
         page = blobs[offset : offset + self._page_size]
         headers = {}
         if offset + self._page_size < len(blobs):
             headers["NextPageUri"] = self._next_page_uri(
-                tenant, content_type, start, end, query, offset + self._page_size
+                tenant, content_type, window, query, offset + self._page_size
             )
-        return json_reply(200, [self._item(tenant, spec) for spec in page], headers)
+        return json_reply(200, [self._listed_item(tenant, spec) for spec in page], headers)
 
-    def _notifications(self, tenant: str, query: dict[str, str], body: bytes) -> Reply:
-        content_type, error = self._content_type(query)
-        if error:
-            return error
-        if self._state.status(tenant, content_type) != "enabled":
-            return api_error(
-                "AF20022", f"No subscription found for the specified content type: {content_type}."
-            )
-        return json_reply(200, [])
-
-    def _blob(self, tenant: str, raw_id: str) -> Reply:
-        content_id = unquote(raw_id)
-        spec = self._spec_for(tenant, content_id)
-        if isinstance(spec, Reply):
-            return spec
-        if spec.content_created + self._content_retention <= self._clock.now():
-            return api_error(
-                "AF20051",
-                f"Content requested with the key {content_id} has "
-                "already expired. Content older than 7 days cannot be "
-                "retrieved.",
-            )
+    def _blob(self, tenant: str, content_id: str, claims: TokenClaims) -> Reply:
+        """A content blob: a JSON array of records; AF20052 malformed id, AF20050 unknown,
+        AF20051 past contentExpiration, AF20022 when its type is not subscribed.
+        """
+        parsed = parse_content_id(content_id)
+        if parsed is None:
+            return api_error("AF20052", content_id=content_id)
+        if parsed.content_type is None:
+            return api_error("AF20050", content_id=content_id)
+        if not self._enabled(tenant, parsed.content_type.name):
+            return api_error("AF20022")
+        now = self._clock.now()
+        spec = next(
+            (
+                blob
+                for blob in self._content.blobs_for_hour(
+                    tenant, parsed.content_type, hour_of(parsed.content_created)
+                )
+                if blob.content_id == content_id and blob.content_created <= now
+            ),
+            None,
+        )
+        if spec is None:
+            return api_error("AF20050", content_id=content_id)
+        if spec.content_created + self._content_retention <= now:
+            return api_error("AF20051", content_id=content_id)
         records = self._content.records(spec)
+        if parsed.content_type.needs_dlp_permission and "ActivityFeed.ReadDlp" not in claims.roles:
+            records = [without_detections(record) for record in records]
         return json_reply(200, records)
 
     def ground_truth(
@@ -203,156 +193,82 @@ class ActivityApi:
     ) -> frozenset[str]:
         """Distinct record Ids of the blobs listable now with start ≤ contentCreated < end."""
         ids: set[str] = set()
-        for spec in self._listable(
-            tenant.lower(), content_type_named(content_type).name, start, end
-        ):
-            ids.update(record["Id"] for record in self._content.records(spec))
+        name = content_type_named(content_type).name
+        for spec in self._listable(tenant.lower(), name, start, end):
+            ids.update(self._content.record_ids(spec))
         return frozenset(ids)
+
+    def _enabled(self, tenant: str, content_type: str) -> bool:
+        subscription = self._state.get(tenant, content_type)
+        return subscription is not None and subscription.status == ENABLED
 
     def _listable(
         self, tenant: str, content_type: str, start: datetime, end: datetime
     ) -> list[BlobSpec]:
-        now = self._clock.now()
+        """Blobs with start ≤ contentCreated < end that exist by now, in contentCreated order."""
+        now, kind = self._clock.now(), content_type_named(content_type)
         hour, blobs = hour_of(start), []
-        while hour < end:
+        while hour < end and hour <= now:
             blobs += [
                 spec
-                for spec in self._content.blobs_for_hour(tenant, content_type, hour)
+                for spec in self._content.blobs_for_hour(tenant, kind, hour)
                 if start <= spec.content_created < end and spec.content_created <= now
             ]
             hour += timedelta(hours=1)
         return blobs
 
-    def _window(self, query: dict[str, str]) -> tuple[datetime, datetime] | Reply:
-        raw_start, raw_end = query.get("starttime"), query.get("endtime")
-        now = self._clock.now()
-        if raw_start is None and raw_end is None:
-            return now - MAX_SPAN, now
-        if raw_start is None or raw_end is None:
-            return api_error(
-                "AF20055", "StartTime and EndTime must both be specified (or both omitted)."
-            )
-        start, end = _parse_time(raw_start), _parse_time(raw_end)
-        for name, value, raw in (("startTime", start, raw_start), ("endTime", end, raw_end)):
-            if value is None:
-                return api_error(
-                    "AF20002",
-                    f"Invalid parameter type: {name}. Expected type: datetime. Got {raw!r}.",
-                )
-        if end <= start:
-            return api_error("AF20055", "StartTime must be prior to EndTime.")
-        if end - start > MAX_SPAN:
-            return api_error(
-                "AF20055", "StartTime and EndTime must not be more than 24 hours apart."
-            )
-        if start < now - RETENTION:
-            return api_error("AF20055", "StartTime must not be more than 7 days in the past.")
-        return start, end
-
-    def _item(self, tenant: str, spec: BlobSpec) -> dict:
-        content_id = spec.content_id()
+    def _listed_item(self, tenant: str, spec: BlobSpec) -> dict:
+        """A listing item, in the live key order, `$` left unencoded in contentUri."""
+        content_id = spec.content_id
         return {
             "contentUri": f"{self.base_url}/api/v1.0/{tenant}/activity/feed/audit/{content_id}",
             "contentId": content_id,
             "contentType": spec.content_type,
-            "contentCreated": _api_time(spec.content_created),
-            "contentExpiration": _api_time(spec.content_created + self._content_retention),
+            "contentCreated": format_api_time(spec.content_created),
+            "contentExpiration": format_api_time(spec.content_created + self._content_retention),
         }
 
     def _next_page_uri(
         self,
         tenant: str,
         content_type: str,
-        start: datetime,
-        end: datetime,
+        window: ListingWindow,
         query: dict[str, str],
         offset: int,
     ) -> str:
+        """The absolute next-page URL: same window (the implicit one spelled out), the caller's
+        PublisherIdentifier, and an opaque `nextPage`.
+        """
         parts = [
             f"contentType={content_type}",
-            f"startTime={_api_time(start)}",
-            f"endTime={_api_time(end)}",
+            f"startTime={quote(window.start_text, safe=':')}",
+            f"endTime={quote(window.end_text, safe=':')}",
         ]
         if "publisheridentifier" in query:
             parts.append(f"PublisherIdentifier={quote(query['publisheridentifier'])}")
-        parts.append(f"nextPage={_encode_page(offset)}")
-        return f"{self.base_url}/api/v1.0/{tenant}/activity/feed/subscriptions/content?" + "&".join(
-            parts
-        )
-
-    def _spec_for(self, tenant: str, content_id: str) -> BlobSpec | Reply:
-        parts = content_id.split("$")
-        if (
-            len(parts) != 5
-            or not re.fullmatch(r"\d{23}", parts[1] or "")
-            or not re.fullmatch(r"na\d{4}", parts[4])
-        ):
-            return api_error("AF20052", f"Content ID {content_id} in the URL is invalid.")
-        by_slug = {content_type.wire_slug: content_type.name for content_type in CONTENT_TYPES}
-        content_type = by_slug.get(parts[2])
-        created = datetime.strptime(parts[1][:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
-        missing = api_error("AF20050", f"The specified content ({content_id}) does not exist.")
-        if content_type is None:
-            return missing
-        for spec in self._content.blobs_for_hour(tenant, content_type, hour_of(created)):
-            if spec.content_id() == content_id and spec.content_created <= self._clock.now():
-                return spec
-        return missing
+        parts.append(f"nextPage={encode_page_token(offset)}")
+        root = f"{self.base_url}/api/v1.0/{tenant}/activity/feed/subscriptions/content"
+        return f"{root}?{'&'.join(parts)}"
 
 
-def _webhook(body: bytes) -> dict | None | Reply:
-    if not body.strip():
-        return None
+def _content_type(query: dict[str, str]) -> str | Reply:
+    """The canonical spelling of `contentType` (matched case-insensitively), else AF20001 or
+    AF20020.
+    """
+    name = query.get("contenttype")
+    if not name:
+        return api_error("AF20001", name="contentType")
     try:
-        payload = json.loads(body)
-    except ValueError:
-        return api_error("AF20002", "Invalid parameter type: body. Expected type: json.")
-    webhook = payload.get("webhook") if isinstance(payload, dict) else None
-    if not webhook:
-        return None
-    address = str(webhook.get("address", ""))
-    if not address.lower().startswith("https://"):
-        return api_error(
-            "AF20021",
-            "The webhook endpoint {" + address + "} could not be "
-            "validated. The address must begin with HTTPS.",
-        )
-    return {
-        "status": "enabled",
-        "address": address,
-        "authId": webhook.get("authId", ""),
-        "expiration": webhook.get("expiration"),
-    }
+        return content_type_named(name).name
+    except UnknownContentTypeError:
+        return api_error("AF20020", content_type=name)
 
 
-def _parse_time(text: str) -> datetime | None:
-    value = text.strip()
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?Z?", value):
-        return None
-    value = value.rstrip("Z")
-    if "." in value:
-        head, fraction = value.split(".")
-        value = f"{head}.{fraction[:6]:0<6}"
-    try:
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def _api_time(moment: datetime) -> str:
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _encode_page(offset: int) -> str:
-    return f"{offset:010d}R{offset * 7919 % 100000:05d}"
-
-
-def _decode_page(token: str) -> int | None:
-    match = re.fullmatch(r"(\d{10})R(\d{5})", token)
-    if not match or int(match[1]) * 7919 % 100000 != int(match[2]):
-        return None
-    return int(match[1])
+def _method_not_allowed(method: str) -> Reply:
+    """ASP.NET's 405 answer for a wrong verb."""
+    return json_reply(
+        405, {"Message": f"The requested resource does not support http method '{method}'."}
+    )
 
 
 def _is_guid(text: str) -> bool:

@@ -1,8 +1,10 @@
-"""`o365-pipeline emulator`: serve the emulator in the foreground until interrupted."""
-
-from __future__ import annotations
+"""`o365-pipeline emulator`: serve the emulator in the foreground until interrupted (or, when
+started on demand, until idle).
+"""
 
 import argparse
+import json
+import os
 import shutil
 import signal
 import threading
@@ -11,10 +13,13 @@ from pathlib import Path
 from o365_pipeline.emulator.server import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
+    Emulator,
     EmulatorConfig,
     start_emulator,
 )
 from o365_pipeline.tenants import DEMO_TENANTS, validate_tenant_id
+
+ENDPOINT_FILE = "endpoint.json"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,46 +40,97 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--records-per-hour", type=int, default=40)
     parser.add_argument("--page-size", type=int, default=100)
-    parser.add_argument("--state", type=Path, default=None, help="subscription state file")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="keep subscriptions, TLS material and endpoint.json here",
+    )
+    parser.add_argument(
+        "--any-port-if-busy",
+        action="store_true",
+        help="fall back to a free port when --port is taken",
+    )
+    parser.add_argument(
+        "--idle-exit",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="exit after this long without requests",
+    )
+    parser.add_argument("--fingerprint", default="", help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until SIGINT/SIGTERM."""
+    """Serve until SIGINT/SIGTERM (or until idle, with --idle-exit)."""
     tenants = (
         tuple(validate_tenant_id(tenant) for tenant in args.tenant)
         if args.tenant
         else tuple(tenant.tenant_id for tenant in DEMO_TENANTS)
     )
+    state_dir = args.state_dir.resolve() if args.state_dir else None
     config = EmulatorConfig(
         tenants=tenants,
         client_id=args.client_id,
         client_secret=args.client_secret,
         records_per_hour=args.records_per_hour,
         page_size=args.page_size,
-        state_path=args.state,
+        state_path=state_dir / "subscriptions.json" if state_dir else None,
     )
-    emulator = start_emulator(config, host=args.host, port=args.port)
+    emulator = _start(config, args, state_dir)
     if args.ca_out:
         args.ca_out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(emulator.ca_cert_path, args.ca_out)
     ca_path = args.ca_out or emulator.ca_cert_path
-    print(f"Office 365 Management API emulator on {emulator.base_url}", flush=True)
-    print(f"  tenants:       {', '.join(tenants)}")
-    print(f"  client id:     {args.client_id}")
-    print(
-        "  client secret: "
-        + ("(as given)" if args.client_secret != DEFAULT_CLIENT_SECRET else DEFAULT_CLIENT_SECRET)
-    )
-    print(f"  CA (PEM):      {ca_path}")
-    print(
-        f"  a client sets: api/login base URL = {emulator.base_url}, CA bundle = {ca_path}",
-        flush=True,
-    )
+    if state_dir:
+        _write_endpoint(state_dir, emulator, ca_path, args.fingerprint)
+    _print_banner(emulator, tenants, args, ca_path)
     stopped = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopped.set())
     while not stopped.wait(0.5):
-        pass
+        if args.idle_exit and emulator.idle_seconds() > args.idle_exit:
+            break
     emulator.stop()
     print("emulator stopped", flush=True)
     return 0
+
+
+def _start(config: EmulatorConfig, args: argparse.Namespace, state_dir: Path | None) -> Emulator:
+    ca_dir = state_dir / "tls" if state_dir else None
+    try:
+        return start_emulator(config, host=args.host, port=args.port, ca_dir=ca_dir)
+    except OSError:
+        if not args.any_port_if_busy:
+            raise
+        return start_emulator(config, host=args.host, port=0, ca_dir=ca_dir)
+
+
+def _write_endpoint(state_dir: Path, emulator: Emulator, ca_path: Path, fingerprint: str) -> None:
+    """Tell on-demand users where this emulator is (written atomically)."""
+    endpoint = {
+        "base_url": emulator.base_url,
+        "ca_cert_path": str(ca_path),
+        "pid": os.getpid(),
+        "fingerprint": fingerprint,
+    }
+    temporary = state_dir / f".{ENDPOINT_FILE}.{os.getpid()}.tmp"
+    temporary.write_text(json.dumps(endpoint))
+    os.replace(temporary, state_dir / ENDPOINT_FILE)
+
+
+def _print_banner(
+    emulator: Emulator, tenants: tuple[str, ...], args: argparse.Namespace, ca_path: Path
+) -> None:
+    secret = "(as given)" if args.client_secret != DEFAULT_CLIENT_SECRET else DEFAULT_CLIENT_SECRET
+    print(f"Office 365 Management API emulator on {emulator.base_url}", flush=True)
+    print(f"  tenants:       {', '.join(tenants)}")
+    print(f"  client id:     {args.client_id}")
+    print(f"  client secret: {secret}")
+    print(f"  CA (PEM):      {ca_path}")
+    print("  a client sets (login and API share the base URL):")
+    print(f"    O365_TENANT_ID={tenants[0]}")
+    print(f"    O365_CLIENT_ID={args.client_id}")
+    print(f"    O365_CLIENT_SECRET={secret}")
+    print(f"    api_base_url = login_base_url = {emulator.base_url}; ca_bundle = {ca_path}")
+    print("  SIGINT (Ctrl-C) or SIGTERM stops it.", flush=True)

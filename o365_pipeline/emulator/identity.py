@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 import jwt
 
 from o365_pipeline.emulator.clock import EmulatorClock
+from o365_pipeline.emulator.errors import entra_error
 from o365_pipeline.emulator.responses import Reply, json_reply
 
 RESOURCES = (
@@ -48,17 +49,29 @@ class IdentityService:
         client_secret: str,
         token_lifetime_seconds: int,
         clock: EmulatorClock,
+        granted_roles: tuple[str, ...] = ALL_ROLES,
+        tenant_domains: dict[str, str] | None = None,
     ) -> None:
         self.base_url = base_url
-        self._tenants = {tenant.lower() for tenant in tenants}
+        # Entra accepts the tenant GUID or one of its verified domains in the path.
+        self._tenant_ids = {tenant.lower(): tenant.lower() for tenant in tenants}
+        for domain, tenant in (tenant_domains or {}).items():
+            if tenant.lower() in self._tenant_ids:
+                self._tenant_ids[domain.lower()] = tenant.lower()
+        self._roles = granted_roles
         self._client_id = client_id
         self._client_secret = client_secret
         self._lifetime = token_lifetime_seconds
         self._clock = clock
+        # HS256 with a key that lives and dies with this emulator: tokens are opaque to clients
+        # and no other process can forge or reuse them.
         self._signing_key = secrets.token_bytes(32)
+        self._service_principal = str(uuid.uuid5(uuid.NAMESPACE_URL, f"sp:{client_id}"))
 
     def openid_configuration(self, tenant: str) -> Reply:
-        """The discovery document msal reads (token and authorization endpoints)."""
+        """The discovery document msal reads (token and authorization endpoints, https)."""
+        if tenant.lower() not in self._tenant_ids:
+            return self._error(90002, tenant=tenant)
         root = f"{self.base_url}/{tenant}"
         return json_reply(
             200,
@@ -90,47 +103,35 @@ class IdentityService:
         )
 
     def token(self, tenant: str, body: bytes, *, version: int) -> Reply:
-        """Client credentials: v2 `/{tenant}/oauth2/v2.0/token` (scope), v1 `/oauth2/token`."""
+        """Client credentials: v2 `/{tenant}/oauth2/v2.0/token` (scope), v1 `/oauth2/token`
+        (resource). Checks run in Entra's order: grant, tenant, app, credential, scope.
+        """
         form = {key: values[0] for key, values in parse_qs(body.decode(errors="replace")).items()}
+        client_id = form.get("client_id", "")
+        tenant_id = self._tenant_ids.get(tenant.lower())
         if form.get("grant_type") != "client_credentials":
-            return self._entra_error(
-                400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type."
-            )
-        if tenant.lower() not in self._tenants:
-            return self._entra_error(
-                400,
-                "invalid_request",
-                90002,
-                f"Tenant '{tenant}' not found. Check to make sure you have "
-                "the correct tenant ID and are signing into the correct cloud.",
-            )
-        if form.get("client_id") != self._client_id:
-            return self._entra_error(
-                400,
-                "unauthorized_client",
-                700016,
-                f"Application with identifier '{form.get('client_id')}' was "
-                f"not found in the directory '{tenant}'.",
-            )
-        if not secrets.compare_digest(form.get("client_secret", ""), self._client_secret):
-            return self._entra_error(
-                401,
-                "invalid_client",
-                7000215,
-                "Invalid client secret provided. Ensure the secret being "
-                "sent in the request is the client secret value, not the "
-                "client secret ID.",
-            )
-        resource = self._resource(form, version)
-        if resource is None:
-            return self._entra_error(
-                400,
-                "invalid_scope",
-                1002012,
-                "The provided value for scope is not valid. Client "
-                "credential flows must have a scope value with /.default.",
-            )
-        return self._issue(tenant.lower(), resource, version)
+            return self._error(70003, grant=form.get("grant_type", ""))
+        if tenant_id is None:
+            return self._error(90002, tenant=tenant)
+        if not client_id:
+            return self._error(900144, name="client_id")
+        if client_id.lower() != self._client_id.lower():
+            return self._error(700016, client_id=client_id, tenant=tenant)
+        if "client_assertion" in form:
+            return self._error(700027, client_id=client_id)
+        if not secrets.compare_digest(
+            form.get("client_secret", "").encode(), self._client_secret.encode()
+        ):
+            return self._error(7000215, client_id=client_id)
+        if version == 1:
+            resource = form.get("resource", "").rstrip("/")
+            if resource not in RESOURCES:
+                return self._error(500011, resource=resource or "(none)", tenant=tenant)
+        else:
+            resource = _resource_of_scope(form.get("scope", ""))
+            if resource is None:
+                return self._error(1002012, scope=form.get("scope", ""))
+        return self._issue(tenant_id, resource, version)
 
     def check(self, authorization: str | None) -> TokenClaims | None:
         """The claims of a valid, unexpired bearer token, else None."""
@@ -150,17 +151,6 @@ class IdentityService:
             return None
         return TokenClaims(tenant_id=claims["tid"], roles=tuple(claims.get("roles", ())))
 
-    def _resource(self, form: dict[str, str], version: int) -> str | None:
-        if version == 1:
-            resource = form.get("resource", "").rstrip("/")
-            return resource if resource in RESOURCES else None
-        scope = form.get("scope", "").split()
-        scope = [item for item in scope if item not in ("openid", "profile", "offline_access")]
-        if len(scope) != 1 or not scope[0].endswith("/.default"):
-            return None
-        resource = scope[0][: -len("/.default")]
-        return resource if resource in RESOURCES else None
-
     def _issue(self, tenant: str, resource: str, version: int) -> Reply:
         now = int(self._clock.now().timestamp())
         expires = now + self._lifetime
@@ -173,10 +163,11 @@ class IdentityService:
                 "exp": expires,
                 "ver": "1.0",
                 "tid": tenant,
-                "roles": list(ALL_ROLES),
+                "roles": list(self._roles),
                 "appid": self._client_id,
                 "appidacr": "1",
-                "oid": str(uuid.uuid4()),
+                "oid": self._service_principal,
+                "sub": self._service_principal,
                 "idp": f"https://sts.windows.net/{tenant}/",
             },
             self._signing_key,
@@ -205,19 +196,16 @@ class IdentityService:
             },
         )
 
-    def _entra_error(self, status: int, error: str, code: int, text: str) -> Reply:
-        stamp = self._clock.now().strftime("%Y-%m-%d %H:%M:%SZ")
-        trace, correlation = str(uuid.uuid4()), str(uuid.uuid4())
-        return json_reply(
-            status,
-            {
-                "error": error,
-                "error_description": f"AADSTS{code}: {text} Trace ID: {trace} Correlation ID: "
-                f"{correlation} Timestamp: {stamp}",
-                "error_codes": [code],
-                "timestamp": stamp,
-                "trace_id": trace,
-                "correlation_id": correlation,
-                "error_uri": f"{self.base_url}/error?code={code}",
-            },
-        )
+    def _error(self, number: int, **details: str) -> Reply:
+        return entra_error(number, now=self._clock.now(), error_base_url=self.base_url, **details)
+
+
+def _resource_of_scope(scope: str) -> str | None:
+    """The resource of a client-credentials scope: exactly one `{resource}/.default` (OIDC
+    scopes aside), else None (AADSTS1002012).
+    """
+    scopes = [item for item in scope.split() if item not in ("openid", "profile", "offline_access")]
+    if len(scopes) != 1 or not scopes[0].endswith("/.default"):
+        return None
+    resource = scopes[0].removesuffix("/.default")
+    return resource if resource in RESOURCES else None

@@ -1,24 +1,23 @@
-"""HTTP answers the emulator gives, in the shapes the real services use."""
+"""HTTP answers the emulator gives, with the headers the live Activity API sends."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from email.utils import formatdate
 
-# Headers the live Activity API sends (api-spec-detail §4.0); no rate-limit headers on success.
+# What the live service sends on every answer (api-spec-detail §4.0, §9.7); `Date` and `Server`
+# are added by the server. No rate-limit headers on success.
 API_HEADERS = {
     "Content-Type": "application/json; charset=utf-8",
     "Cache-Control": "no-cache",
     "Pragma": "no-cache",
     "Expires": "-1",
-    "Server": "Microsoft-IIS/10.0",
     "X-AspNet-Version": "4.0.30319",
     "X-Powered-By": "ASP.NET",
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Reply:
     """Status, headers and body of one answer."""
 
@@ -26,14 +25,9 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
 
-    def with_date(self) -> Reply:
-        """Add the `Date` header every answer carries (clients use it to detect clock skew)."""
-        self.headers.setdefault("Date", formatdate(usegmt=True))
-        return self
-
 
 def json_reply(status: int, payload: object, headers: dict[str, str] | None = None) -> Reply:
-    """A JSON answer with the API's headers."""
+    """A compact JSON answer with the API's headers."""
     return Reply(
         status,
         json.dumps(payload, separators=(",", ":")).encode(),
@@ -41,17 +35,6 @@ def json_reply(status: int, payload: object, headers: dict[str, str] | None = No
     )
 
 
-def api_error(
-    code: str, message: str, status: int = 400, headers: dict[str, str] | None = None
-) -> Reply:
-    """The Activity API's error envelope `{"error": {"code", "message"}}`."""
-    return json_reply(status, {"error": {"code": code, "message": message}}, headers)
-
-
-def unauthorized() -> Reply:
-    """401 for a missing, invalid or expired token: ASP.NET's body, not the AF envelope."""
-    return json_reply(
-        401,
-        {"Message": "Authorization has been denied for this request."},
-        {"WWW-Authenticate": "Bearer"},
-    )
+def empty_reply(status: int = 200) -> Reply:
+    """A body-less answer (`subscriptions/stop` answers 200 with an empty body)."""
+    return Reply(status, b"", {k: v for k, v in API_HEADERS.items() if k != "Content-Type"})

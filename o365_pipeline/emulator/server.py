@@ -9,19 +9,25 @@ from __future__ import annotations
 import re
 import tempfile
 import threading
+import time
+import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from o365_pipeline.emulator.activity import FEED_PATH, ActivityApi, _parse_time
+from o365_pipeline.content_types import UnknownContentTypeError, content_type_named
+from o365_pipeline.emulator.activity import FEED_PATH, ActivityApi
 from o365_pipeline.emulator.clock import EmulatorClock
-from o365_pipeline.emulator.faults import FaultPlan
-from o365_pipeline.emulator.identity import IdentityService
-from o365_pipeline.emulator.responses import Reply, api_error, json_reply
+from o365_pipeline.emulator.errors import api_error
+from o365_pipeline.emulator.faults import ApiRequest, FaultPlan
+from o365_pipeline.emulator.identity import ALL_ROLES, IdentityService
+from o365_pipeline.emulator.listing import parse_api_time
+from o365_pipeline.emulator.responses import Reply, json_reply
 from o365_pipeline.emulator.state import SubscriptionState
 from o365_pipeline.emulator.synthetic import SyntheticTenants
+from o365_pipeline.emulator.tls import make_server_context
 from o365_pipeline.tenants import DEMO_TENANTS
 
 DEFAULT_CLIENT_ID = "5e1b0a3c-7d2f-4e8a-9b6c-0f4d3e2a1b9c"
@@ -44,6 +50,11 @@ class EmulatorConfig:
     redelivery_fraction: float = 0.03
     state_path: Path | None = None
     seed: int = 0
+    # Extensions beyond the agreed interface, all optional: the app roles admin consent
+    # granted (drives AF10001 and DLP detections), and a fixed number of blobs per hour
+    # (None = seeded, 2-4 for small volumes, more so a blob holds about 5,000 records).
+    granted_roles: tuple[str, ...] = ALL_ROLES
+    blobs_per_hour: int | None = None
 
 
 @dataclass(frozen=True)
@@ -60,8 +71,6 @@ class Emulator:
     """A running emulator: its address, CA, clock, faults, request log and ground truth."""
 
     def __init__(self, config: EmulatorConfig, host: str, port: int, ca_dir: Path | None) -> None:
-        from o365_pipeline.emulator.tls import make_server_context
-
         self.config = config
         self._tempdir = None if ca_dir else tempfile.TemporaryDirectory(prefix="o365-emulator-")
         context, self.ca_cert_path = make_server_context(
@@ -82,6 +91,10 @@ class Emulator:
             client_secret=config.client_secret,
             token_lifetime_seconds=config.token_lifetime_seconds,
             clock=self.clock,
+            granted_roles=config.granted_roles,
+            tenant_domains={
+                f"{tenant.name}.onmicrosoft.com": tenant.tenant_id for tenant in DEMO_TENANTS
+            },
         )
         self.api = ActivityApi(
             base_url=self.base_url,
@@ -91,6 +104,7 @@ class Emulator:
                 records_per_hour=config.records_per_hour,
                 redelivery_fraction=config.redelivery_fraction,
                 seed=config.seed,
+                blobs_per_hour=config.blobs_per_hour,
             ),
             state=SubscriptionState(config.state_path),
             clock=self.clock,
@@ -98,6 +112,7 @@ class Emulator:
             content_retention=config.content_retention,
         )
         self._thread: threading.Thread | None = None
+        self._last_request = time.monotonic()
 
     @property
     def port(self) -> int:
@@ -107,14 +122,14 @@ class Emulator:
     def start(self) -> Emulator:
         """Serve on a background daemon thread."""
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="o365-emulator", daemon=True
+            target=self.serve_forever, name="o365-emulator", daemon=True
         )
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
         """Serve on the calling thread until `stop()` (from another thread or a signal)."""
-        self._server.serve_forever()
+        self._server.serve_forever(poll_interval=0.05)
 
     def stop(self) -> None:
         """Stop serving and release the port."""
@@ -129,6 +144,10 @@ class Emulator:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    def idle_seconds(self) -> float:
+        """Seconds since the last request (an on-demand emulator exits when idle)."""
+        return time.monotonic() - self._last_request
+
     def requests(self) -> list[LoggedRequest]:
         """Every request answered so far."""
         with self._log_lock:
@@ -141,34 +160,23 @@ class Emulator:
         return self.api.ground_truth(tenant_id, content_type, start, end)
 
     def answer(self, method: str, target: str, headers, body: bytes) -> Reply:
-        """Route one request (called by the handler threads)."""
+        """Route one request (called by the handler threads) and log it."""
+        self._last_request = time.monotonic()
         parts = urlsplit(target)
         query: dict[str, str] = {}
         for name, value in parse_qsl(parts.query, keep_blank_values=True):
             query.setdefault(name.lower(), value)  # ASP.NET binding: case-insensitive, first wins
         path = parts.path
-        if FEED_PATH.match(path):
-            throttle = self.faults.take_throttle()
-            if throttle:
-                extra = (
-                    {"Retry-After": str(throttle.retry_after_seconds)}
-                    if throttle.retry_after_seconds is not None
-                    else {}
-                )
-                publisher = query.get("publisheridentifier", "00000000-0000-0000-0000-000000000000")
-                reply = api_error(
-                    "AF429",
-                    f"Too many requests. Method=ListContent, PublisherId={publisher}",
-                    throttle.status,
-                    extra,
-                )
-            else:
-                reply = self.api.handle(method, path, query, body, headers.get("Authorization"))
+        if match := FEED_PATH.match(path):
+            request = ApiRequest(method, match["operation"], query.get("publisheridentifier"))
+            reply = self.faults.take(request) or self.api.handle(
+                method, path, query, body, headers.get("Authorization")
+            )
         else:
             reply = self._login(method, path, query, body)
         with self._log_lock:
             self._log.append(LoggedRequest(method, path, parts.query, reply.status))
-        return reply.with_date()
+        return reply
 
     def _login(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply:
         if method == "POST" and (match := TOKEN_PATH.match(path)):
@@ -184,12 +192,19 @@ class Emulator:
         return json_reply(404, {"error": "not_found", "error_description": f"No route {path}"})
 
     def _ground_truth_reply(self, query: dict[str, str]) -> Reply:
-        start, end = _parse_time(query.get("starttime", "")), _parse_time(query.get("endtime", ""))
-        if start is None or end is None or "tenantid" not in query or "contenttype" not in query:
-            return api_error(
-                "AF20001", "tenantId, contentType, startTime and endTime are required."
-            )
-        ids = sorted(self.ground_truth(query["tenantid"], query["contenttype"], start, end))
+        """`GET /_emulator/ground-truth?tenantId&contentType&startTime&endTime` (no auth)."""
+        for name in ("tenantId", "contentType", "startTime", "endTime"):
+            if not query.get(name.lower()):
+                return api_error("AF20001", name=name)
+        start, end = parse_api_time(query["starttime"]), parse_api_time(query["endtime"])
+        if start is None or end is None:
+            name = "startTime" if start is None else "endTime"
+            return api_error("AF20002", name=name, expected="datetime")
+        try:
+            content_type = content_type_named(query["contenttype"]).name
+        except UnknownContentTypeError:
+            return api_error("AF20020", content_type=query["contenttype"])
+        ids = sorted(self.ground_truth(query["tenantid"], content_type, start, end))
         return json_reply(200, {"count": len(ids), "ids": ids})
 
 
@@ -217,7 +232,8 @@ class _TlsServer(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+    protocol_version = "HTTP/1.1"  # keep-alive, so a pooled requests.Session reuses connections
+    timeout = 120  # an idle keep-alive connection frees its thread eventually
     server_version = "Microsoft-IIS/10.0"
     sys_version = ""
 
@@ -230,11 +246,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        reply = self.server.emulator.answer(method, self.path, self.headers, body)
-        self.send_response(reply.status)
+        try:
+            reply = self.server.emulator.answer(method, self.path, self.headers, body)
+        except Exception:  # an emulator bug: answer like the service's internal error, loudly
+            traceback.print_exc()
+            reply = api_error("AF50000")
+        self.send_response_only(reply.status)
+        self.send_header("Server", "Microsoft-IIS/10.0")
+        self.send_header("Date", self.date_time_string())
         for name, value in reply.headers.items():
-            if name.lower() != "content-length":
-                self.send_header(name, value)
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
         self.wfile.write(reply.body)

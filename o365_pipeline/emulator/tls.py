@@ -19,8 +19,24 @@ from cryptography.x509.oid import NameOID
 
 
 def make_server_context(directory: Path) -> tuple[ssl.SSLContext, Path]:
-    """Create a CA and a leaf in `directory`; return the server context and the CA PEM path."""
+    """Create (or reuse) a CA and a leaf in `directory`; return the server context and the CA
+    PEM path.
+
+    Reusing what a previous run left keeps clients' trust (and saved contentUris) valid when an
+    on-demand emulator is restarted over the same state folder.
+    """
     directory.mkdir(parents=True, exist_ok=True)
+    ca_path = directory / "ca.pem"
+    chain_path = directory / "server-chain.pem"
+    key_path = directory / "server-key.pem"
+    if not (ca_path.exists() and chain_path.exists() and key_path.exists()):
+        _write_certificates(ca_path, chain_path, key_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(chain_path, key_path)
+    return context, ca_path
+
+
+def _write_certificates(ca_path: Path, chain_path: Path, key_path: Path) -> None:
     now = datetime.now(UTC) - timedelta(minutes=5)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "o365-pipeline emulator CA")])
@@ -31,7 +47,7 @@ def make_server_context(directory: Path) -> tuple[ssl.SSLContext, Path]:
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now)
-        .not_valid_after(now + timedelta(days=30))
+        .not_valid_after(now + timedelta(days=825))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -62,7 +78,7 @@ def make_server_context(directory: Path) -> tuple[ssl.SSLContext, Path]:
         .public_key(leaf_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now)
-        .not_valid_after(now + timedelta(days=30))
+        .not_valid_after(now + timedelta(days=825))
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
@@ -70,9 +86,6 @@ def make_server_context(directory: Path) -> tuple[ssl.SSLContext, Path]:
         )
         .sign(ca_key, hashes.SHA256())
     )
-    ca_path = directory / "ca.pem"
-    chain_path = directory / "server-chain.pem"
-    key_path = directory / "server-key.pem"
     ca_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     chain_path.write_bytes(
         leaf_cert.public_bytes(serialization.Encoding.PEM)
@@ -86,6 +99,3 @@ def make_server_context(directory: Path) -> tuple[ssl.SSLContext, Path]:
         )
     )
     key_path.chmod(0o600)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(chain_path, key_path)
-    return context, ca_path

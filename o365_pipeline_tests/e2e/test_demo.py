@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+from o365_pipeline.emulator.embedded import stop_embedded_emulator
+
 
 def test_demo_lands_exactly_the_emulator_ground_truth(tmp_path):
     completed = subprocess.run(
@@ -20,6 +22,7 @@ def test_demo_lands_exactly_the_emulator_ground_truth(tmp_path):
         timeout=300,
     )
 
+    stop_embedded_emulator(tmp_path / "data" / ".emulator")
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     assert "nothing lost, nothing duplicated" in completed.stdout
     assert list((tmp_path / "data" / "audit").glob("**/part.parquet"))

@@ -1,275 +1,187 @@
-"""The emulated Activity API answers like the real one, including its errors."""
+"""The emulated Activity API enforces the live service's rules with its error codes."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import requests
 
-from o365_pipeline.emulator import (
-    DEFAULT_CLIENT_ID,
-    DEFAULT_CLIENT_SECRET,
-    EmulatorConfig,
-    start_emulator,
-)
+from o365_pipeline.emulator import EmulatorConfig, start_emulator
 
 from ..conftest import TENANT_ID
+from .conftest import Api, api_text, error_code, hour_ago
 
-FEED = f"/api/v1.0/{TENANT_ID}/activity/feed"
-
-
-class Api:
-    def __init__(self, emulator):
-        self.emulator = emulator
-        token = requests.post(
-            f"{emulator.base_url}/{TENANT_ID}/oauth2/v2.0/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": DEFAULT_CLIENT_ID,
-                "client_secret": DEFAULT_CLIENT_SECRET,
-                "scope": "https://manage.office.com/.default",
-            },
-            verify=str(emulator.ca_cert_path),
-            timeout=10,
-        ).json()["access_token"]
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def call(self, method, path, **params):
-        url = path if path.startswith("https://") else f"{self.emulator.base_url}{FEED}/{path}"
-        return requests.request(
-            method,
-            url,
-            params=params,
-            headers=self.headers,
-            verify=str(self.emulator.ca_cert_path),
-            timeout=10,
-        )
+OTHER_TENANT = "2b8e6f0c-93d4-4c1a-b5e7-0f6a9d3c2e11"
 
 
-@pytest.fixture
-def api(emulator):
-    client = Api(emulator)
-    assert client.call("POST", "subscriptions/start", contentType="Audit.Exchange").ok
-    return client
-
-
-def _hour(hours_back):
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    return now - timedelta(hours=hours_back)
-
-
-def _fmt(moment):
-    return moment.strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def test_listing_items_have_the_live_shape(api):
-    start = _hour(2)
-    items = api.call(
-        "GET",
-        "subscriptions/content",
-        contentType="Audit.Exchange",
-        startTime=_fmt(start),
-        endTime=_fmt(start + timedelta(hours=1)),
-    ).json()
-    item = items[0]
-    assert set(item) == {
-        "contentUri",
-        "contentId",
-        "contentType",
-        "contentCreated",
-        "contentExpiration",
+def test_starting_a_subscription_answers_enabled_without_webhook(api):
+    response = api.start("Audit.SharePoint")
+    assert response.status_code == 200
+    assert response.json() == {
+        "contentType": "Audit.SharePoint",
+        "status": "enabled",
+        "webhook": None,
     }
-    assert item["contentUri"].endswith(f"/audit/{item['contentId']}")
-    assert (
-        item["contentId"].count("$") == 4 and "$audit_exchange$Audit_Exchange$" in item["contentId"]
+
+
+def test_starting_an_enabled_subscription_again_gets_af20024(subscribed):
+    response = subscribed.start()
+    assert response.status_code == 400
+    assert error_code(response) == "AF20024"
+
+
+def test_stop_answers_200_with_an_empty_body_and_list_shows_disabled(subscribed):
+    stop = subscribed.call("POST", "subscriptions/stop", contentType="Audit.Exchange")
+    assert (stop.status_code, stop.content) == (200, b"")
+    assert subscribed.call("GET", "subscriptions/list").json() == [
+        {"contentType": "Audit.Exchange", "status": "disabled", "webhook": None}
+    ]
+
+
+def test_listing_a_stopped_subscription_gets_af20022(subscribed):
+    subscribed.call("POST", "subscriptions/stop", contentType="Audit.Exchange")
+    assert error_code(subscribed.content()) == "AF20022"
+
+
+def test_a_start_with_a_json_content_type_and_no_body_is_accepted(api):
+    response = api.call(
+        "POST",
+        "subscriptions/start",
+        contentType="Audit.General",
+        headers={"Content-Type": "application/json"},
     )
-    assert item["contentCreated"].endswith("Z") and len(item["contentCreated"]) == 24
+    assert response.status_code == 200
 
 
-def test_blob_records_precede_their_content_created(api):
-    start = _hour(2)
-    item = api.call(
-        "GET",
-        "subscriptions/content",
-        contentType="Audit.Exchange",
-        startTime=_fmt(start),
-        endTime=_fmt(start + timedelta(hours=1)),
-    ).json()[0]
-    records = api.call("GET", item["contentUri"]).json()
-    created = datetime.fromisoformat(item["contentCreated"].replace("Z", "+00:00"))
-    assert records
-    for record in records:
-        assert datetime.fromisoformat(record["CreationTime"]).replace(tzinfo=UTC) < created
-        assert {
-            "Id",
-            "RecordType",
-            "Operation",
-            "OrganizationId",
-            "UserType",
-            "UserKey",
-            "Workload",
-            "UserId",
-            "Version",
-        } <= record.keys()
+def test_a_webhook_address_that_is_not_https_gets_af20021(api):
+    response = requests.post(
+        f"{api.emulator.base_url}/api/v1.0/{TENANT_ID}/activity/feed/subscriptions/start",
+        params={"contentType": "DLP.All"},
+        json={"webhook": {"address": "http://collector.example/hook"}},
+        headers={"Authorization": f"Bearer {api.token}"},
+        verify=str(api.emulator.ca_cert_path),
+        timeout=10,
+    )
+    assert error_code(response) == "AF20021"
+
+
+def test_listing_before_subscribing_gets_af20022(api):
+    response = api.content()
+    assert response.status_code == 400
+    assert error_code(response) == "AF20022"
+
+
+def test_subscription_state_file_is_shared_between_emulators(tmp_path):
+    config = EmulatorConfig(state_path=tmp_path / "subscriptions.json")
+    with start_emulator(config) as first, start_emulator(config) as second:
+        assert Api(first).start().status_code == 200
+        assert error_code(Api(second).start()) == "AF20024"
 
 
 @pytest.mark.parametrize(
     ("params", "code"),
     [
-        ({}, "AF20001"),
+        ({"contentType": None}, "AF20001"),
         ({"contentType": "Audit.Teams"}, "AF20020"),
-        ({"contentType": "Audit.Exchange", "startTime": "2026-11-24T10:00"}, "AF20055"),
-        (
-            {"contentType": "Audit.Exchange", "startTime": "yesterday", "endTime": "today"},
-            "AF20002",
-        ),
-        (
-            {
-                "contentType": "Audit.Exchange",
-                "nextPage": "bogus",
-                "startTime": "{s}",
-                "endTime": "{e}",
-            },
-            "AF20031",
-        ),
+        ({"startTime": "{s}"}, "AF20055"),
+        ({"startTime": "{e}", "endTime": "{s}"}, "AF20055"),
+        ({"startTime": "{long}", "endTime": "{e}"}, "AF20055"),
+        ({"startTime": "{old}", "endTime": "{old_end}"}, "AF20055"),
+        ({"startTime": "yesterday", "endTime": "{e}"}, "AF20002"),
+        ({"startTime": "{s}", "endTime": "2026-13-01"}, "AF20002"),
+        ({"startTime": "{s}", "endTime": "{e}", "nextPage": "bogus"}, "AF20031"),
+    ],
+    ids=[
+        "missing-content-type",
+        "invalid-content-type",
+        "start-without-end",
+        "end-before-start",
+        "longer-than-24h",
+        "older-than-7-days",
+        "malformed-start",
+        "malformed-end",
+        "bad-next-page",
     ],
 )
-def test_invalid_listing_parameters_get_the_documented_codes(api, params, code):
-    start = _hour(3)
-    filled = {
-        key: value.format(s=_fmt(start), e=_fmt(start + timedelta(hours=1)))
-        for key, value in params.items()
+def test_listing_rule_violations_get_the_documented_codes(subscribed, params, code):
+    values = {
+        "s": api_text(hour_ago(3)),
+        "e": api_text(hour_ago(2)),
+        "long": api_text(hour_ago(27)),
+        "old": api_text(hour_ago(24 * 8)),
+        "old_end": api_text(hour_ago(24 * 8 - 1)),
     }
-    response = api.call("GET", "subscriptions/content", **filled)
+    query = {"contentType": "Audit.Exchange"}
+    query.update({key: value and value.format(**values) for key, value in params.items()})
+    response = subscribed.call("GET", "subscriptions/content", **query)
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == code
-
-
-@pytest.mark.parametrize(
-    ("start_back", "end_back"),
-    [(30, 0), (2, 3), (24 * 8, 24 * 8 - 1)],
-    ids=["longer-than-24h", "end-before-start", "older-than-7-days"],
-)
-def test_window_rules_are_enforced_with_af20055(api, start_back, end_back):
-    response = api.call(
-        "GET",
-        "subscriptions/content",
-        contentType="Audit.Exchange",
-        startTime=_fmt(_hour(start_back)),
-        endTime=_fmt(_hour(end_back)),
-    )
-    assert response.json()["error"]["code"] == "AF20055"
+    assert error_code(response) == code
 
 
 @pytest.mark.parametrize(
     "pattern",
-    [
-        "%Y-%m-%d",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%dT%H:%M:%S.123Z",
-        "%Y-%m-%dT%H:%M:%SZ",
-    ],
-)
-def test_documented_date_formats_are_accepted(api, pattern):
-    start = (datetime.now(UTC) - timedelta(days=1)).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
-    response = api.call(
-        "GET",
-        "subscriptions/content",
-        contentType="Audit.Exchange",
-        startTime=start.strftime(pattern),
-        endTime=_fmt(start + timedelta(hours=1)),
+    ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.123Z",
+     "%Y-%m-%dT%H:%M:%S.1234567", "%Y-%m-%dT%H:%M:%SZ"],
+)  # fmt: skip
+def test_documented_date_forms_are_accepted(subscribed, pattern):
+    start = hour_ago(3)  # date-only reads as that day's midnight: still within 24 h of end
+    response = subscribed.content(
+        startTime=start.strftime(pattern), endTime=api_text(start + timedelta(hours=1))
     )
     assert response.status_code == 200, response.text
 
 
-def test_unknown_and_malformed_content_ids_get_af20050_and_af20052(api):
-    good_shape = (
-        "20261124090000000000000$20261124091000000000000$audit_exchange$Audit_Exchange$na0099"
-    )
-    assert api.call("GET", f"audit/{good_shape}").json()["error"]["code"] == "AF20050"
-    assert api.call("GET", "audit/not-an-id").json()["error"]["code"] == "AF20052"
-
-
-def test_expired_content_gets_af20051(api, emulator):
-    start = _hour(2)
-    item = api.call(
+def test_query_parameter_names_match_case_insensitively(subscribed):
+    response = subscribed.call(
         "GET",
         "subscriptions/content",
-        contentType="Audit.Exchange",
-        startTime=_fmt(start),
-        endTime=_fmt(start + timedelta(hours=1)),
-    ).json()[0]
-    emulator.clock.advance(8 * 86400)
-    api = Api(emulator)
-    assert api.call("GET", item["contentUri"]).json()["error"]["code"] == "AF20051"
-
-
-def test_a_stopped_subscription_is_listed_disabled_and_cannot_be_listed(api):
-    assert api.call("POST", "subscriptions/stop", contentType="Audit.Exchange").status_code == 200
-    subscriptions = api.call("GET", "subscriptions/list").json()
-    assert subscriptions == [
-        {"contentType": "Audit.Exchange", "status": "disabled", "webhook": None}
-    ]
-    response = api.call("GET", "subscriptions/content", contentType="Audit.Exchange")
-    assert response.json()["error"]["code"] == "AF20022"
-
-
-def test_a_non_guid_tenant_gets_af20013(api, emulator):
-    response = requests.get(
-        f"{emulator.base_url}/api/v1.0/contoso.onmicrosoft.com/activity/feed/subscriptions/list",
-        headers=api.headers,
-        verify=str(emulator.ca_cert_path),
-        timeout=10,
+        CONTENTTYPE="Audit.Exchange",
+        starttime=api_text(hour_ago(3)),
+        ENDTIME=api_text(hour_ago(2)),
+        publisheridentifier=TENANT_ID,
     )
-    assert response.json()["error"]["code"] == "AF20013"
+    assert response.status_code == 200
 
 
-def test_a_token_for_another_tenant_gets_af20010(api, emulator):
-    other = "2b8e6f0c-93d4-4c1a-b5e7-0f6a9d3c2e11"
-    response = requests.get(
-        f"{emulator.base_url}/api/v1.0/{other}/activity/feed/subscriptions/list",
-        headers=api.headers,
-        verify=str(emulator.ca_cert_path),
-        timeout=10,
+def test_a_non_guid_tenant_gets_af20013(api):
+    response = Api(api.emulator, tenant="contoso", token=api.token).call(
+        "GET", "subscriptions/list"
     )
-    assert response.json()["error"]["code"] == "AF20010"
+    assert error_code(response) == "AF20013"
 
 
-def test_same_configuration_gives_the_same_blobs_and_bytes(emulator):
-    start = _hour(2)
-    bodies = []
-    for _ in range(2):
-        with start_emulator(EmulatorConfig(records_per_hour=30)) as fresh:
-            api = Api(fresh)
-            api.call("POST", "subscriptions/start", contentType="Audit.SharePoint")
-            items = api.call(
-                "GET",
-                "subscriptions/content",
-                contentType="Audit.SharePoint",
-                startTime=_fmt(start),
-                endTime=_fmt(start + timedelta(hours=1)),
-            ).json()
-            bodies.append(
-                [(item["contentId"], api.call("GET", item["contentUri"]).content) for item in items]
-            )
-    assert bodies[0] == bodies[1]
+def test_an_unknown_tenant_gets_af20011(api):
+    unknown = "0b1f0e2d-0000-4000-8000-000000000000"
+    response = Api(api.emulator, tenant=unknown, token=api.token).call("GET", "subscriptions/list")
+    assert error_code(response) == "AF20011"
 
 
-def test_ground_truth_endpoint_reports_the_ids_of_a_window(api, emulator):
-    start = _hour(2)
-    response = requests.get(
-        f"{emulator.base_url}/_emulator/ground-truth",
-        params={
-            "tenantId": TENANT_ID,
-            "contentType": "Audit.Exchange",
-            "startTime": _fmt(start),
-            "endTime": _fmt(start + timedelta(hours=1)),
-        },
-        verify=str(emulator.ca_cert_path),
-        timeout=10,
-    ).json()
-    expected = emulator.ground_truth(TENANT_ID, "Audit.Exchange", start, start + timedelta(hours=1))
-    assert response["count"] == len(expected) > 0
-    assert set(response["ids"]) == expected
+def test_a_token_for_another_tenant_gets_af20010(api):
+    response = Api(api.emulator, tenant=OTHER_TENANT, token=api.token).call(
+        "GET", "subscriptions/list"
+    )
+    assert error_code(response) == "AF20010"
+
+
+def test_a_token_without_activity_feed_read_gets_401_af10001():
+    with start_emulator(EmulatorConfig(granted_roles=("ServiceHealth.Read",))) as emulator:
+        response = Api(emulator).call("GET", "subscriptions/list")
+    assert response.status_code == 401
+    assert error_code(response) == "AF10001"
+
+
+def test_answers_carry_the_live_service_headers(api):
+    response = api.call("GET", "subscriptions/list")
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert response.headers["Server"] == "Microsoft-IIS/10.0"
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert "Date" in response.headers and "Retry-After" not in response.headers
+
+
+def test_notifications_are_empty_without_a_webhook(subscribed):
+    response = subscribed.call("GET", "subscriptions/notifications", contentType="Audit.Exchange")
+    assert response.json() == []
+
+
+def test_dlp_sensitive_types_lists_ids_and_names(api):
+    types = api.call("GET", "resources/dlpSensitiveTypes").json()
+    assert types and all(set(item) == {"id", "name"} for item in types)

@@ -1,0 +1,165 @@
+"""The error table of both services the emulator plays, one human message per code.
+
+Activity API errors use the envelope `{"error": {"code": "AF…", "message": "…"}}`, HTTP 400
+unless noted (api-spec-detail §6). Entra token errors use the OAuth shape `{"error",
+"error_description": "AADSTS…", "error_codes", "timestamp", "trace_id", "correlation_id",
+"error_uri"}` with the statuses of detail §2.5. Keeping both tables here means a rule violation
+anywhere in the emulator answers with exactly the code and status a client will meet live.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from o365_pipeline.emulator.responses import Reply, json_reply
+
+
+@dataclass(frozen=True)
+class ApiError:
+    """One Activity API error: HTTP status and a message template filled per request."""
+
+    status: int
+    message: str
+
+
+API_ERRORS: dict[str, ApiError] = {
+    # Live text: the granted permission set is shown inside the parentheses (CoE #3192).
+    "AF10001": ApiError(
+        401,
+        "The permission set ({roles}) sent in the request does not include the expected "
+        "permission.",
+    ),
+    "AF20001": ApiError(400, "Missing parameter: {name}."),
+    "AF20002": ApiError(400, "Invalid parameter type: {name}. Expected type: {expected}"),
+    "AF20010": ApiError(
+        400,
+        "The tenant ID passed in the URL ({tenant}) does not match the tenant ID passed in the "
+        "access token ({token_tenant}).",
+    ),
+    "AF20011": ApiError(
+        400, "Specified tenant ID ({tenant}) does not exist in the system or has been deleted."
+    ),
+    "AF20013": ApiError(400, "The tenant ID passed in the URL ({tenant}) is not a valid GUID."),
+    "AF20020": ApiError(400, "The specified content type is not valid: {content_type}."),
+    "AF20021": ApiError(400, "The webhook endpoint {{{address}}} could not be validated. {reason}"),
+    "AF20022": ApiError(400, "No subscription found for the specified content type."),
+    "AF20024": ApiError(400, "The subscription is already enabled. No property change."),
+    "AF20031": ApiError(400, "Invalid nextPage Input: {next_page}."),
+    "AF20050": ApiError(400, "The specified content ({content_id}) does not exist."),
+    "AF20051": ApiError(
+        400,
+        "Content requested with the key {content_id} has already expired. Content older than "
+        "7 days cannot be retrieved.",
+    ),
+    "AF20052": ApiError(400, "Content ID {content_id} in the URL is invalid."),
+    # The live service's code for every start/end rule since 2025 (AF20030 is the older one).
+    "AF20055": ApiError(400, "{reason}"),
+    # Documented on 403; `faults.py` chooses 403 or 429 per injected fault.
+    "AF429": ApiError(403, "Too many requests. Method={method}, PublisherId={publisher_id}"),
+    "AF50000": ApiError(500, "An internal error occurred. Retry the request."),
+}
+
+
+def api_error(
+    code: str, *, status: int | None = None, headers: dict | None = None, **details
+) -> Reply:
+    """The Activity API's error envelope for `code`, its message filled with `details`."""
+    error = API_ERRORS[code]
+    message = error.message.format(**details)
+    return json_reply(
+        status or error.status, {"error": {"code": code, "message": message}}, headers
+    )
+
+
+def access_denied() -> Reply:
+    """401 for a missing, invalid or expired token: ASP.NET's body (capital `Message`, no AF
+    envelope) and `WWW-Authenticate: Bearer`, as captured live (powerapps-tools #300).
+    """
+    return json_reply(
+        401,
+        {"Message": "Authorization has been denied for this request."},
+        {"WWW-Authenticate": "Bearer"},
+    )
+
+
+@dataclass(frozen=True)
+class EntraError:
+    """One Entra token-endpoint error: status, OAuth `error` and the AADSTS text."""
+
+    status: int
+    error: str
+    description: str
+
+
+ENTRA_ERRORS: dict[int, EntraError] = {
+    70003: EntraError(
+        400, "unsupported_grant_type", "The app requested an unsupported grant type '{grant}'."
+    ),
+    90002: EntraError(
+        400,
+        "invalid_request",
+        "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are "
+        "signing into the correct cloud.",
+    ),
+    700016: EntraError(
+        400,
+        "unauthorized_client",
+        "Application with identifier '{client_id}' was not found in the directory '{tenant}'. "
+        "This can happen if the application has not been installed by the administrator of the "
+        "tenant or consented to by any user in the tenant.",
+    ),
+    7000215: EntraError(
+        401,
+        "invalid_client",
+        "Invalid client secret provided. Ensure the secret being sent in the request is the "
+        "client secret value, not the client secret ID, for a secret added to app "
+        "'{client_id}'.",
+    ),
+    # The emulator registers secrets only; an assertion cannot match a registered key.
+    700027: EntraError(
+        401,
+        "invalid_client",
+        "The certificate with identifier used to sign the client assertion is not registered "
+        "on application '{client_id}'.",
+    ),
+    900144: EntraError(
+        400, "invalid_request", "The request body must contain the following parameter: '{name}'."
+    ),
+    1002012: EntraError(
+        400,
+        "invalid_scope",
+        "The provided value for scope {scope} is not valid. Client credential flows must have a "
+        "scope value with /.default suffixed to the resource identifier (application ID URI).",
+    ),
+    500011: EntraError(
+        400,
+        "invalid_resource",
+        "The resource principal named {resource} was not found in the tenant named {tenant}.",
+    ),
+}
+
+
+def entra_error(number: int, *, now: datetime, error_base_url: str, **details) -> Reply:
+    """Entra's OAuth error body for AADSTS `number`, with fresh trace and correlation ids."""
+    error = ENTRA_ERRORS[number]
+    stamp = now.strftime("%Y-%m-%d %H:%M:%SZ")
+    trace_id, correlation_id = str(uuid.uuid4()), str(uuid.uuid4())
+    description = (
+        f"AADSTS{number}: {error.description.format(**details)} Trace ID: {trace_id} "
+        f"Correlation ID: {correlation_id} Timestamp: {stamp}"
+    )
+    return json_reply(
+        error.status,
+        {
+            "error": error.error,
+            "error_description": description,
+            "error_codes": [number],
+            "timestamp": stamp,
+            "trace_id": trace_id,
+            "correlation_id": correlation_id,
+            "error_uri": f"{error_base_url}/error?code={number}",
+        },
+        {"Cache-Control": "no-store, no-cache"},
+    )
