@@ -40,6 +40,8 @@ def management_api_from_environment(data_dir: str) -> ManagementApiResource:
         client_id=dg.EnvVar("O365_CLIENT_ID"),
         client_secret=dg.EnvVar("O365_CLIENT_SECRET"),
         cloud=os.environ.get("O365_CLOUD", "commercial"),
+        api_base_url=os.environ.get("O365_API_BASE_URL") or None,
+        login_base_url=os.environ.get("O365_LOGIN_BASE_URL") or None,
         ca_bundle=os.environ.get("O365_CA_BUNDLE") or None,
         publisher_id=os.environ.get("O365_PUBLISHER_ID") or None,
     )

@@ -64,3 +64,17 @@ def test_ten_thousand_records_generate_in_well_under_a_second_per_thousand():
     )
     assert count >= 10_000
     assert time.perf_counter() - began < 10  # generous: a guard against accidental O(n²)
+
+
+def test_failed_sign_ins_cluster_on_a_few_addresses_of_a_small_population():
+    tenants = _tenants(records_per_hour=400)
+    records = [
+        record
+        for hours_back in range(2, 5)
+        for blob in tenants.blobs_for_hour(TENANT_ID, CONTENT_TYPES[0], hour_ago(hours_back))
+        for record in tenants.records(blob)
+    ]
+    failed = [record["ClientIP"] for record in records if record["Operation"] == "UserLoginFailed"]
+    top_ip_share = max(failed.count(ip) for ip in set(failed)) / len(failed)
+    assert len({record["UserId"] for record in records}) <= 12
+    assert top_ip_share > 0.15

@@ -12,10 +12,27 @@ from o365_pipeline.emulator.workloads.population import (
     guid,
 )
 
+# (AADSTS error number, LogonError) pairs seen on failed STS logons.
+SIGN_IN_FAILURES = (
+    ("50126", "InvalidUserNameOrPassword"),
+    ("50126", "InvalidUserNameOrPassword"),
+    ("50053", "IdsLocked"),
+    ("50074", "UserStrongAuthClientAuthNRequired"),
+    ("50057", "UserAccountDisabled"),
+)
+# (client application id, resource id) of everyday sign-ins: Office web, Outlook, Teams.
+SIGN_IN_APPLICATIONS = (
+    ("89bee1f7-5e6e-4d8a-9f3d-ecd601259da7", "00000003-0000-0ff1-ce00-000000000000"),
+    ("d3590ed6-52b3-4102-aeff-aad2292ab01c", "00000002-0000-0ff1-ce00-000000000000"),
+    ("1fec8e78-bce4-4aaf-ab1b-5451cc387264", "00000003-0000-0000-c000-000000000000"),
+)
+
 
 def sign_in(rng: random.Random, people: Population, at: datetime) -> dict:
     """Entra STS logon (RecordType 15): UserLoggedIn, or UserLoginFailed with an AADSTS error."""
     failed = rng.random() < 0.15
+    failure = rng.choice(SIGN_IN_FAILURES) if failed else None
+    application_id, resource_id = rng.choice(SIGN_IN_APPLICATIONS)
     person = people.person(rng)
     # Failures mostly come from a few hostile addresses (a spray); successes from home.
     hostile = failed and rng.random() < 0.7
@@ -31,7 +48,7 @@ def sign_in(rng: random.Random, people: Population, at: datetime) -> dict:
         "UserKey": person.object_id,
         "ClientIP": ip,
         "ActorIpAddress": ip,
-        "ObjectId": "00000003-0000-0ff1-ce00-000000000000",
+        "ObjectId": resource_id,
         "AzureActiveDirectoryEventType": 1,
         "ExtendedProperties": [
             {"Name": "ResultStatusDetail", "Value": "Success" if not failed else "Redirect"},
@@ -49,24 +66,16 @@ def sign_in(rng: random.Random, people: Population, at: datetime) -> dict:
         "InterSystemsId": guid(rng),
         "IntraSystemId": guid(rng),
         "SupportTicketId": "",
-        "Target": [{"ID": "00000003-0000-0ff1-ce00-000000000000", "Type": 0}],
+        "Target": [{"ID": resource_id, "Type": 0}],
         "TargetContextId": people.tenant_id,
-        "ApplicationId": guid(rng),
+        "ApplicationId": application_id,
         "DeviceProperties": [
             {"Name": "OS", "Value": rng.choice(["Windows10", "MacOs", "Ios"])},
             {"Name": "BrowserType", "Value": rng.choice(["Chrome", "Edge"])},
             {"Name": "SessionId", "Value": guid(rng)},
         ],
-        "ErrorNumber": rng.choice(["50126", "50053", "50074"]) if failed else "0",
-        **(
-            {
-                "LogonError": rng.choice(
-                    ["InvalidUserNameOrPassword", "IdsLocked", "UserStrongAuthClientAuthNRequired"]
-                )
-            }
-            if failed
-            else {}
-        ),
+        "ErrorNumber": failure[0] if failure else "0",
+        **({"LogonError": failure[1]} if failure else {}),
     }
 
 

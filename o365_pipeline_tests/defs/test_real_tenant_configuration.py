@@ -1,0 +1,50 @@
+"""Pointing the pipeline at another API (here a standalone emulator standing in for a real
+tenant) takes environment variables only; the secret never shows up in what Dagster records."""
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+
+from o365_pipeline.defs.assets import SUBSCRIPTIONS_KEY
+from o365_pipeline.defs.partitions import partition_key_for
+from o365_pipeline.emulator import DEFAULT_CLIENT_ID, EmulatorConfig, start_emulator
+
+TENANT_ID = "3c9d2b7e-55aa-4c1f-9e0b-8f2d6a1c4e77"
+SECRET = "real-looking-secret-value-1234567890"
+
+
+def test_environment_variables_alone_switch_the_pipeline_to_another_tenant(tmp_path, monkeypatch):
+    config = EmulatorConfig(tenants=(TENANT_ID,), client_secret=SECRET, records_per_hour=20)
+    with start_emulator(config) as api:
+        for name, value in {
+            "O365_TENANT_ID": TENANT_ID,
+            "O365_TENANT_NAME": "acme",
+            "O365_CLIENT_ID": DEFAULT_CLIENT_ID,
+            "O365_CLIENT_SECRET": SECRET,
+            "O365_API_BASE_URL": api.base_url,
+            "O365_LOGIN_BASE_URL": api.base_url,
+            "O365_CA_BUNDLE": str(api.ca_cert_path),
+            "O365_DATA_DIR": str(tmp_path),
+        }.items():
+            monkeypatch.setenv(name, value)
+        from o365_pipeline.definitions import INGEST_JOB_NAME, build_definitions
+
+        defs = build_definitions()
+        window = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+        with dg.DagsterInstance.ephemeral() as instance:
+            defs.resolve_implicit_global_asset_job_def().execute_in_process(
+                asset_selection=[SUBSCRIPTIONS_KEY], instance=instance
+            )
+            result = defs.resolve_job_def(INGEST_JOB_NAME).execute_in_process(
+                partition_key=partition_key_for("acme", window), instance=instance
+            )
+            records = instance.get_records_for_run(result.run_id, limit=10_000).records
+            logged = " ".join(repr(record.event_log_entry) for record in records)
+
+    assert result.success
+    assert len(list(tmp_path.glob("audit/*/tenant=acme/*/*/part.parquet"))) == 5
+    assert not list(tmp_path.glob(".emulator"))  # the embedded emulator was never started
+    assert SECRET not in logged
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
