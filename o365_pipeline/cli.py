@@ -81,8 +81,10 @@ def _write_views(args: argparse.Namespace) -> int:
     from o365_pipeline.storage.views import create_database_file
 
     create_database_file(args.data_dir, args.out)
-    print(f"Wrote {args.out}: open it with DuckDB (duckdb.connect('{args.out}')); "
-          "query the `audit` view.")
+    print(
+        f"Wrote {args.out}: open it with DuckDB (duckdb.connect('{args.out}')); "
+        "query the `audit` view."
+    )
     return 0
 
 

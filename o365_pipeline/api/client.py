@@ -7,11 +7,14 @@ one client per tenant and keep it for the life of the process.
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
 
 from o365_pipeline.api.auth import MsalBearerAuth, VerifyingSession
 from o365_pipeline.api.content import ContentBlob, Subscription
@@ -27,7 +30,7 @@ from o365_pipeline.api.windows import (
     split_window,
 )
 
-BlobResult = tuple[ContentBlob, "list[dict] | ManagementApiError"]
+T = TypeVar("T")
 
 
 class ManagementApiClient:
@@ -143,19 +146,44 @@ class ManagementApiClient:
             raise _malformed(blob, "the body is not a JSON array of record objects")
         return records
 
-    def fetch_blobs(
-        self, blobs: Iterable[ContentBlob], max_workers: int | None = None
-    ) -> Iterator[BlobResult]:
-        """Fetch concurrently, yield `(blob, records or error)` in input order.
+    def download_blob(self, blob: ContentBlob, path: Path) -> None:
+        """Stream one blob's body into `path` (memory stays flat whatever the blob's size).
 
-        At most `max_workers` blobs are in flight or waiting to be consumed, so memory stays
-        bounded by that many blobs whatever the size of the window.
+        Raises:
+            ContentExpiredError: the blob is past its contentExpiration (AF20051).
+
+        """
+        self._transport.request("GET", blob.content_uri, body_to=path)
+
+    def fetch_blobs(
+        self,
+        blobs: Iterable[ContentBlob],
+        max_workers: int | None = None,
+        *,
+        transform: Callable[[ContentBlob, Path], T] | None = None,
+    ) -> Iterator[tuple[ContentBlob, T | list[dict] | ManagementApiError]]:
+        """Fetch concurrently, yield `(blob, result or error)` in input order.
+
+        Without `transform` the result is the blob's records. With it, each blob is streamed to
+        a temporary file and `transform(blob, path)` runs in the worker thread (e.g. turning it
+        into an Arrow table), so only compact results wait to be consumed. At most
+        `max_workers` blobs are in flight or waiting, so memory is bounded by that many blobs
+        whatever the size of the window.
         """
         workers = max_workers or self.settings.max_concurrent_fetches
         pending: deque[tuple[ContentBlob, Future]] = deque()
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="blob-fetch") as pool:
-            for blob in blobs:
-                pending.append((blob, pool.submit(self._fetch_or_error, blob)))
+        with (
+            tempfile.TemporaryDirectory(prefix="o365-blobs-") as scratch,
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="blob-fetch") as pool,
+        ):
+
+            def work(blob: ContentBlob, index: int):
+                if transform is None:
+                    return self._fetch_or_error(blob)
+                return self._transform_or_error(blob, Path(scratch) / f"{index}.json", transform)
+
+            for index, blob in enumerate(blobs):
+                pending.append((blob, pool.submit(work, blob, index)))
                 if len(pending) >= workers:
                     done_blob, future = pending.popleft()
                     yield done_blob, future.result()
@@ -168,6 +196,19 @@ class ManagementApiClient:
             return self.fetch_blob(blob)
         except ManagementApiError as error:
             return error
+
+    def _transform_or_error(
+        self, blob: ContentBlob, path: Path, transform: Callable[[ContentBlob, Path], T]
+    ) -> T | ManagementApiError:
+        try:
+            self.download_blob(blob, path)
+            return transform(blob, path)
+        except ManagementApiError as error:
+            return error
+        except ValueError as error:
+            return _malformed(blob, str(error))
+        finally:
+            path.unlink(missing_ok=True)
 
 
 def _content_blob(item: dict, content_type: str) -> ContentBlob:

@@ -19,16 +19,19 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.exceptions import ChunkedEncodingError, ContentDecodingError
 
 from o365_pipeline.api.auth import MsalBearerAuth
 from o365_pipeline.api.errors import ManagementApiError, UntrustedUriError, error_for
 from o365_pipeline.api.settings import ClientSettings
 
 RETRIABLE_CODES = {"AF429", "AF50000", "AF50005", "AF50006"}
+BODY_CHUNK_BYTES = 1 << 20
 USER_AGENT = "o365-pipeline/0.1 (+https://github.com/o365-pipeline)"
 
 
@@ -73,8 +76,14 @@ class ApiTransport:
         *,
         params: Mapping[str, str] | None = None,
         json_body: object = None,
+        body_to: Path | None = None,
     ) -> requests.Response:
-        """Send with retries; return the 2xx response or raise the typed error."""
+        """Send with retries; return the 2xx response or raise the typed error.
+
+        With `body_to`, the body is streamed into that file (never held in memory), and a body
+        cut short (connection reset, fewer bytes than Content-Length) is retried like any
+        connection error.
+        """
         self.check_trusted(url)
         params = self._with_publisher(url, params)
         policy = self._settings.retry
@@ -82,8 +91,15 @@ class ApiTransport:
         waited = 0.0
         for attempt in range(1, policy.max_attempts + 1):
             try:
-                response = self._send(method, url, params, json_body)
-            except (requests.ConnectionError, requests.Timeout) as error:
+                response = self._send(method, url, params, json_body, stream=body_to is not None)
+                if response.ok and body_to is not None:
+                    _save_body(response, body_to)
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                ChunkedEncodingError,
+                ContentDecodingError,
+            ) as error:
                 failure = error_for(None, None, f"{type(error).__name__} talking to {_origin(url)}")
                 wait = _backoff(attempt, policy.initial_backoff_seconds, policy.max_backoff_seconds)
             else:
@@ -124,7 +140,13 @@ class ApiTransport:
             )
 
     def _send(
-        self, method: str, url: str, params: Mapping[str, str] | None, json_body: object
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        json_body: object,
+        *,
+        stream: bool = False,
     ) -> requests.Response:
         self._count(requests=1)
         return self._session.request(
@@ -132,6 +154,7 @@ class ApiTransport:
             url,
             params=params,
             json=json_body,
+            stream=stream,
             auth=self._auth,
             timeout=self._settings.timeout_seconds,
             verify=self._settings.verify,
@@ -149,6 +172,22 @@ class ApiTransport:
         with self._lock:
             for name, value in increments.items():
                 setattr(self.stats, name, getattr(self.stats, name) + value)
+
+
+def _save_body(response: requests.Response, path: Path) -> None:
+    """Stream the body to `path` in chunks; a short body raises ChunkedEncodingError."""
+    expected = response.headers.get("Content-Length")
+    written = 0
+    with response, open(path, "wb") as handle:
+        for chunk in response.iter_content(chunk_size=BODY_CHUNK_BYTES):
+            handle.write(chunk)
+            written += len(chunk)
+    if (
+        expected is not None
+        and "Content-Encoding" not in response.headers
+        and written != int(expected)
+    ):
+        raise ChunkedEncodingError(f"body ended after {written} of {expected} bytes")
 
 
 def classify(response: requests.Response) -> ManagementApiError:

@@ -14,12 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
 
 from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.content import ContentBlob
 from o365_pipeline.api.errors import ContentExpiredError, ManagementApiError
 from o365_pipeline.api.windows import Window
-from o365_pipeline.records.batches import records_to_batch
+from o365_pipeline.records.blob_reader import read_blob
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.ledger import BlobOutcome, LedgerEntry, write_ledger
 from o365_pipeline.storage.listings import load_listing
@@ -72,9 +75,19 @@ def ingest_window(
     started_at = clock()
     outcomes: list[BlobOutcome] = []
     with AuditPartitionWriter(layout.audit_file(content_type, tenant, window.start)) as writer:
-        for blob, result in client.fetch_blobs(blobs):
-            outcome = _land_blob(writer, blob, result, tenant=tenant, ingested_at=started_at)
-            outcomes.append(outcome)
+
+        def to_table(blob: ContentBlob, path: Path) -> pa.Table:
+            return read_blob(
+                path,
+                tenant=tenant,
+                content_type=blob.content_type,
+                content_id=blob.content_id,
+                content_created=blob.content_created,
+                ingested_at=started_at,
+            )
+
+        for blob, result in client.fetch_blobs(blobs, transform=to_table):
+            outcomes.append(_land_blob(writer, blob, result))
         failures = [outcome for outcome in outcomes if outcome.status == "failed"]
         entry_kwargs = dict(
             tenant=tenant,
@@ -94,12 +107,7 @@ def ingest_window(
 
 
 def _land_blob(
-    writer: AuditPartitionWriter,
-    blob: ContentBlob,
-    result: list[dict] | ManagementApiError,
-    *,
-    tenant: str,
-    ingested_at: datetime,
+    writer: AuditPartitionWriter, blob: ContentBlob, result: pa.Table | ManagementApiError
 ) -> BlobOutcome:
     def outcome(status: str, records: int, error: str | None) -> BlobOutcome:
         return BlobOutcome(
@@ -115,16 +123,8 @@ def _land_blob(
         return outcome("expired", 0, str(result))
     if isinstance(result, ManagementApiError):
         return outcome("failed", 0, str(result))
-    batch = records_to_batch(
-        result,
-        tenant=tenant,
-        content_type=blob.content_type,
-        content_id=blob.content_id,
-        content_created=blob.content_created,
-        ingested_at=ingested_at,
-    )
-    writer.write(batch)
-    return outcome("fetched", len(result), None)
+    writer.write(result)
+    return outcome("fetched", result.num_rows, None)
 
 
 def _ledger_entry(

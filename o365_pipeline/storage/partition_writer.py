@@ -56,8 +56,8 @@ class AuditPartitionWriter:
             discard(self._temporary)
             self._finished = True
 
-    def write(self, batch: pa.RecordBatch) -> None:
-        """Append the rows of `batch` whose Id this partition has not seen yet."""
+    def write(self, batch: pa.RecordBatch | pa.Table) -> None:
+        """Append the rows of `batch` (a record batch or a table) whose Id is new here."""
         keep = []
         for record_id in batch.column("Id").to_pylist():
             fresh = record_id not in self._seen_ids
@@ -68,7 +68,7 @@ class AuditPartitionWriter:
         self._duplicates += batch.num_rows - kept.num_rows
         if kept.num_rows == 0:
             return
-        self._writer.write_batch(kept)
+        self._writer.write(kept)
         self._rows += kept.num_rows
         bounds = pc.min_max(kept.column("CreationTime"))
         self._creation_min = _earliest(self._creation_min, bounds["min"].as_py())
