@@ -7,14 +7,12 @@ one client per tenant and keep it for the life of the process.
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
 
 from o365_pipeline.api.auth import MsalBearerAuth, VerifyingSession
 from o365_pipeline.api.content import ContentBlob, Subscription
@@ -29,8 +27,6 @@ from o365_pipeline.api.windows import (
     parse_api_time,
     split_window,
 )
-
-T = TypeVar("T")
 
 
 class ManagementApiClient:
@@ -156,40 +152,39 @@ class ManagementApiClient:
         self._transport.request("GET", blob.content_uri, body_to=path)
 
     def fetch_blobs(
-        self,
-        blobs: Iterable[ContentBlob],
-        max_workers: int | None = None,
-        *,
-        transform: Callable[[ContentBlob, Path], T] | None = None,
-    ) -> Iterator[tuple[ContentBlob, T | list[dict] | ManagementApiError]]:
-        """Fetch concurrently, yield `(blob, result or error)` in input order.
-
-        Without `transform` the result is the blob's records. With it, each blob is streamed to
-        a temporary file and `transform(blob, path)` runs in the worker thread (e.g. turning it
-        into an Arrow table), so only compact results wait to be consumed. At most
-        `max_workers` blobs are in flight or waiting, so memory is bounded by that many blobs
-        whatever the size of the window.
+        self, blobs: Iterable[ContentBlob], max_workers: int | None = None
+    ) -> Iterator[tuple[ContentBlob, list[dict] | ManagementApiError]]:
+        """Fetch concurrently, yield `(blob, records or error)` in input order, at most
+        `max_workers` blobs in flight or waiting (for small windows and tools; the ingest path
+        uses `download_blobs`, which keeps bodies on disk).
         """
-        workers = max_workers or self.settings.max_concurrent_fetches
-        pending: deque[tuple[ContentBlob, Future]] = deque()
-        with (
-            tempfile.TemporaryDirectory(prefix="o365-blobs-") as scratch,
-            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="blob-fetch") as pool,
-        ):
+        yield from _in_order(
+            blobs, self._fetch_or_error, max_workers or self.settings.max_concurrent_fetches
+        )
 
-            def work(blob: ContentBlob, index: int):
-                if transform is None:
-                    return self._fetch_or_error(blob)
-                return self._transform_or_error(blob, Path(scratch) / f"{index}.json", transform)
+    def download_blobs(
+        self, blobs: Iterable[ContentBlob], folder: Path, max_workers: int | None = None
+    ) -> Iterator[tuple[ContentBlob, Path | ManagementApiError]]:
+        """Stream blobs concurrently into files under `folder`; yield `(blob, path or error)` in
+        input order.
 
-            for index, blob in enumerate(blobs):
-                pending.append((blob, pool.submit(work, blob, index)))
-                if len(pending) >= workers:
-                    done_blob, future = pending.popleft()
-                    yield done_blob, future.result()
-            while pending:
-                done_blob, future = pending.popleft()
-                yield done_blob, future.result()
+        Bodies go straight to disk, so memory stays flat whatever the blob sizes; at most
+        `max_workers` downloads run or wait to be consumed. The caller owns (and deletes) each
+        file it is given.
+        """
+
+        def download(blob: ContentBlob, index: int) -> Path | ManagementApiError:
+            path = folder / f"blob-{index:06d}.json"
+            try:
+                self.download_blob(blob, path)
+            except ManagementApiError as error:
+                path.unlink(missing_ok=True)
+                return error
+            return path
+
+        yield from _in_order(
+            blobs, download, max_workers or self.settings.max_concurrent_fetches, with_index=True
+        )
 
     def _fetch_or_error(self, blob: ContentBlob) -> list[dict] | ManagementApiError:
         try:
@@ -197,18 +192,22 @@ class ManagementApiClient:
         except ManagementApiError as error:
             return error
 
-    def _transform_or_error(
-        self, blob: ContentBlob, path: Path, transform: Callable[[ContentBlob, Path], T]
-    ) -> T | ManagementApiError:
-        try:
-            self.download_blob(blob, path)
-            return transform(blob, path)
-        except ManagementApiError as error:
-            return error
-        except ValueError as error:
-            return _malformed(blob, str(error))
-        finally:
-            path.unlink(missing_ok=True)
+
+def _in_order(
+    blobs: Iterable[ContentBlob], work: Callable, workers: int, *, with_index: bool = False
+) -> Iterator[tuple[ContentBlob, object]]:
+    """Run `work` on a bounded sliding window of blobs; yield results in input order."""
+    pending: deque[tuple[ContentBlob, Future]] = deque()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="blob-fetch") as pool:
+        for index, blob in enumerate(blobs):
+            arguments = (blob, index) if with_index else (blob,)
+            pending.append((blob, pool.submit(work, *arguments)))
+            if len(pending) >= workers:
+                done_blob, future = pending.popleft()
+                yield done_blob, future.result()
+        while pending:
+            done_blob, future = pending.popleft()
+            yield done_blob, future.result()
 
 
 def _content_blob(item: dict, content_type: str) -> ContentBlob:

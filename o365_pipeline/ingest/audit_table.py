@@ -11,18 +11,17 @@ Rules followed here:
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import pyarrow as pa
-
 from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.content import ContentBlob
 from o365_pipeline.api.errors import ContentExpiredError, ManagementApiError
 from o365_pipeline.api.windows import Window
-from o365_pipeline.records.blob_reader import read_blob
+from o365_pipeline.records.blob_reader import MalformedBlobError, read_blob_batches
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.ledger import BlobOutcome, LedgerEntry, write_ledger
 from o365_pipeline.storage.listings import load_listing
@@ -74,20 +73,12 @@ def ingest_window(
     blobs = load_listing(layout.listing_file(content_type, tenant, window.start))
     started_at = clock()
     outcomes: list[BlobOutcome] = []
-    with AuditPartitionWriter(layout.audit_file(content_type, tenant, window.start)) as writer:
-
-        def to_table(blob: ContentBlob, path: Path) -> pa.Table:
-            return read_blob(
-                path,
-                tenant=tenant,
-                content_type=blob.content_type,
-                content_id=blob.content_id,
-                content_created=blob.content_created,
-                ingested_at=started_at,
-            )
-
-        for blob, result in client.fetch_blobs(blobs, transform=to_table):
-            outcomes.append(_land_blob(writer, blob, result))
+    with (
+        AuditPartitionWriter(layout.audit_file(content_type, tenant, window.start)) as writer,
+        tempfile.TemporaryDirectory(prefix="o365-blobs-") as scratch,
+    ):
+        for blob, result in client.download_blobs(blobs, Path(scratch)):
+            outcomes.append(_land_blob(writer, blob, result, tenant=tenant, ingested_at=started_at))
         failures = [outcome for outcome in outcomes if outcome.status == "failed"]
         entry_kwargs = dict(
             tenant=tenant,
@@ -107,8 +98,15 @@ def ingest_window(
 
 
 def _land_blob(
-    writer: AuditPartitionWriter, blob: ContentBlob, result: pa.Table | ManagementApiError
+    writer: AuditPartitionWriter,
+    blob: ContentBlob,
+    result: Path | ManagementApiError,
+    *,
+    tenant: str,
+    ingested_at: datetime,
 ) -> BlobOutcome:
+    """Convert one downloaded blob into the partition, batch by batch; delete its file."""
+
     def outcome(status: str, records: int, error: str | None) -> BlobOutcome:
         return BlobOutcome(
             content_id=blob.content_id,
@@ -123,8 +121,23 @@ def _land_blob(
         return outcome("expired", 0, str(result))
     if isinstance(result, ManagementApiError):
         return outcome("failed", 0, str(result))
-    writer.write(result)
-    return outcome("fetched", result.num_rows, None)
+    records = 0
+    try:
+        for batch in read_blob_batches(
+            result,
+            tenant=tenant,
+            content_type=blob.content_type,
+            content_id=blob.content_id,
+            content_created=blob.content_created,
+            ingested_at=ingested_at,
+        ):
+            writer.write(batch)
+            records += batch.num_rows
+    except MalformedBlobError as error:
+        return outcome("failed", records, str(error))
+    finally:
+        result.unlink(missing_ok=True)
+    return outcome("fetched", records, None)
 
 
 def _ledger_entry(

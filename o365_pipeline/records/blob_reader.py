@@ -1,11 +1,11 @@
-"""Turn one downloaded blob (a JSON array of audit records, on disk) into a typed Arrow table
-with DuckDB's JSON reader.
+"""Turn one downloaded blob (a JSON array of audit records, on disk) into typed Arrow record
+batches with DuckDB's JSON reader, streamed in bounded batches.
 
-Why DuckDB and not `json` + Python: it parses and types in C++ outside the GIL (so concurrent
-fetch workers really run in parallel), holds no Python object per record, and keeps each
-record's **exact original text** as `raw_json` (key order, number formatting, everything), which
-is what "lossless" means. Measured on 20k Exchange records: 0.27 s vs 0.80 s for json.loads plus
-per-record Python typing.
+Why DuckDB and not `json` + Python: it parses and types in C++ (about 160k records/s on one
+core here, against about 25k/s for json.loads plus per-record Python typing), holds no Python
+object per record, streams a blob of any size in fixed-size batches, and keeps each record's
+**exact original text** as `raw_json` (key order, number formatting, everything), which is what
+"lossless" means.
 
 Typing is forgiving, as the live service drifts: RecordType "15" and 15 are both 15; a value
 that cannot be typed is null in its typed column and intact in `raw_json`. Elements that are
@@ -13,6 +13,7 @@ not objects with a string `Id` make the blob malformed (named with the element's
 """
 
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,8 +23,13 @@ import pyarrow as pa
 from o365_pipeline.records.record_types import RECORD_TYPE_NAMES
 from o365_pipeline.records.schema import AUDIT_SCHEMA
 
-_local = threading.local()
-_STRING_FIELDS = (
+BATCH_ROWS = 16_384
+MAX_RECORD_BYTES = 16 << 20
+_TYPED_FIELDS = (
+    "Id",
+    "CreationTime",
+    "RecordType",
+    "UserType",
     "Operation",
     "Workload",
     "UserId",
@@ -33,13 +39,19 @@ _STRING_FIELDS = (
     "ResultStatus",
     "OrganizationId",
 )
+_local = threading.local()
 
 
 class MalformedBlobError(ValueError):
     """A blob body that is not a JSON array of audit records."""
 
 
-def read_blob(
+def read_blob(path: Path, **context: object) -> pa.Table:
+    """The whole blob as one table (see `read_blob_batches` for the arguments)."""
+    return pa.Table.from_batches(list(read_blob_batches(path, **context)), schema=AUDIT_SCHEMA)
+
+
+def read_blob_batches(
     path: Path,
     *,
     tenant: str,
@@ -47,75 +59,89 @@ def read_blob(
     content_id: str,
     content_created: datetime,
     ingested_at: datetime,
-) -> pa.Table:
-    """The blob at `path` as a table in `AUDIT_SCHEMA` order, elements in blob order.
+    batch_rows: int = BATCH_ROWS,
+) -> Iterator[pa.RecordBatch]:
+    """Yield the blob's records as `AUDIT_SCHEMA` batches of at most `batch_rows`, in order.
 
     Raises:
         MalformedBlobError: the body is not a JSON array, or an element is not an object with
             a string `Id`; the message names the blob (and the element's index).
 
     """
-    connection = _connection()
+    params = [
+        tenant,
+        content_type,
+        content_id,
+        content_created.astimezone(UTC),
+        ingested_at.astimezone(UTC),
+        str(path),
+    ]
+    seen = 0
     try:
-        table = connection.sql(
-            _QUERY,
-            params=[
-                str(path),
-                tenant,
-                content_type,
-                content_id,
-                content_created.astimezone(UTC),
-                ingested_at.astimezone(UTC),
-            ],
-        ).to_arrow_table()
-    except duckdb.Error as error:
+        reader = _connection().sql(_QUERY, params=params).fetch_arrow_reader(batch_rows)
+        for batch in reader:
+            problems = batch.column("_problem")
+            if problems.null_count != len(problems):
+                position = next(i for i, value in enumerate(problems.to_pylist()) if value)
+                raise MalformedBlobError(
+                    f"Element {seen + position} of blob {content_id} ({content_type}) is not "
+                    f"an audit record ({problems[position].as_py()}); the blob is malformed "
+                    "and will be retried."
+                )
+            seen += batch.num_rows
+            yield pa.RecordBatch.from_arrays(
+                [
+                    batch.column(name).cast(field.type)
+                    for name, field in zip(AUDIT_SCHEMA.names, AUDIT_SCHEMA, strict=True)
+                ],
+                schema=AUDIT_SCHEMA,
+            )
+    except (duckdb.Error, pa.ArrowInvalid, OSError) as error:
+        # DuckDB's parse errors surface as duckdb.Error, or through the Arrow stream as OSError.
         raise MalformedBlobError(
             f"Blob {content_id} ({content_type}) is not a JSON array of records: "
             f"{str(error).splitlines()[0][:200]}"
         ) from None
-    bad = table.column("_problem").drop_null()
-    if len(bad):
-        index = table.column("_index")[table.column("_problem").is_valid().index(True).as_py()]
-        raise MalformedBlobError(
-            f"Element {index.as_py()} of blob {content_id} ({content_type}) is not an audit "
-            f"record ({bad[0].as_py()}); the blob is malformed and will be retried."
-        )
-    return table.select(AUDIT_SCHEMA.names).cast(AUDIT_SCHEMA)
 
 
 def _connection() -> duckdb.DuckDBPyConnection:
-    """One connection per thread (DuckDB connections are not shared across threads)."""
+    """One connection per thread; single-threaded so batches keep the blob's order."""
     if not hasattr(_local, "connection"):
         connection = duckdb.connect()
         connection.execute("SET TimeZone = 'UTC'")
         connection.execute("SET threads = 1")
-        connection.execute("SET preserve_insertion_order = true")
+        connection.execute("SET memory_limit = '512MB'")
         names = ", ".join(f"{code}: '{name}'" for code, name in RECORD_TYPE_NAMES.items())
         connection.execute(f"CREATE MACRO record_type_name(code) AS (MAP {{{names}}})[code]")
         _local.connection = connection
     return _local.connection
 
 
+_PATHS = "[" + ", ".join(f"'$.{name}'" for name in _TYPED_FIELDS) + "]"
+_COLUMN = {name: f"v[{index}]" for index, name in enumerate(_TYPED_FIELDS, start=1)}
 _QUERY = f"""
-WITH elements AS (
-    SELECT json, row_number() OVER () - 1 AS _index
-    FROM read_json_objects(?, format = 'array', maximum_object_size = 268435456)
-), typed AS (
-    SELECT
-        json->>'$.Id' AS Id,
-        TRY_CAST(json->>'$.CreationTime' AS TIMESTAMPTZ) AS CreationTime,
-        TRY_CAST(json->>'$.RecordType' AS INTEGER) AS RecordType,
-        TRY_CAST(json->>'$.UserType' AS INTEGER) AS UserType,
-        {", ".join(f"json->>'$.{name}' AS {name}" for name in _STRING_FIELDS)},
-        json::VARCHAR AS raw_json,
-        CASE WHEN json_type(json) <> 'OBJECT' THEN 'not a JSON object'
-             WHEN coalesce(json_type(json, '$.Id'), 'NULL') <> 'VARCHAR' THEN 'no string Id'
-        END AS _problem,
-        _index
-    FROM elements
+SELECT
+    {_COLUMN["Id"]} AS Id,
+    TRY_CAST({_COLUMN["CreationTime"]} AS TIMESTAMPTZ) AS CreationTime,
+    {_COLUMN["Operation"]} AS Operation,
+    TRY_CAST({_COLUMN["RecordType"]} AS INTEGER) AS RecordType,
+    record_type_name(TRY_CAST({_COLUMN["RecordType"]} AS INTEGER)) AS RecordTypeName,
+    {_COLUMN["Workload"]} AS Workload,
+    {_COLUMN["UserId"]} AS UserId,
+    {_COLUMN["UserKey"]} AS UserKey,
+    TRY_CAST({_COLUMN["UserType"]} AS INTEGER) AS UserType,
+    {_COLUMN["ClientIP"]} AS ClientIP,
+    {_COLUMN["ObjectId"]} AS ObjectId,
+    {_COLUMN["ResultStatus"]} AS ResultStatus,
+    {_COLUMN["OrganizationId"]} AS OrganizationId,
+    raw_json,
+    ?::VARCHAR AS tenant, ?::VARCHAR AS content_type, ?::VARCHAR AS content_id,
+    ?::TIMESTAMPTZ AS content_created, ?::TIMESTAMPTZ AS ingested_at,
+    CASE WHEN json_type(j) <> 'OBJECT' THEN 'not a JSON object'
+         WHEN coalesce(json_type(j, '$.Id'), 'NULL') <> 'VARCHAR' THEN 'no string Id'
+    END AS _problem
+FROM (
+    SELECT json AS j, json::VARCHAR AS raw_json, json_extract_string(json, {_PATHS}) AS v
+    FROM read_json_objects(?, format = 'array', maximum_object_size = {MAX_RECORD_BYTES})
 )
-SELECT *, record_type_name(RecordType) AS RecordTypeName,
-       ?::VARCHAR AS tenant, ?::VARCHAR AS content_type, ?::VARCHAR AS content_id,
-       ?::TIMESTAMPTZ AS content_created, ?::TIMESTAMPTZ AS ingested_at
-FROM typed ORDER BY _index
 """
