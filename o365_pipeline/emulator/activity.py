@@ -8,6 +8,7 @@ operation's own rules.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from urllib.parse import quote, unquote
 
 from o365_pipeline.content_types import UnknownContentTypeError, content_type_named
 from o365_pipeline.emulator import subscriptions
+from o365_pipeline.emulator.blob_cache import BlobBodyCache
 from o365_pipeline.emulator.clock import EmulatorClock
 from o365_pipeline.emulator.content_ids import parse_content_id
 from o365_pipeline.emulator.errors import access_denied, api_error
@@ -26,7 +28,7 @@ from o365_pipeline.emulator.listing import (
     format_api_time,
     listing_window,
 )
-from o365_pipeline.emulator.responses import Reply, json_reply
+from o365_pipeline.emulator.responses import API_HEADERS, Reply, json_reply
 from o365_pipeline.emulator.state import ENABLED, SubscriptionState
 from o365_pipeline.emulator.synthetic import BlobSpec, SyntheticTenants, hour_of
 from o365_pipeline.emulator.workloads.dlp import without_detections
@@ -57,8 +59,10 @@ class ActivityApi:
         clock: EmulatorClock,
         page_size: int,
         content_retention: timedelta,
+        blob_cache_bytes: int = 64 << 20,
     ) -> None:
         self.base_url = base_url
+        self._bodies = BlobBodyCache(blob_cache_bytes)
         self._tenants = {tenant.lower() for tenant in tenants}
         self._identity = identity
         self._content = content
@@ -183,10 +187,17 @@ class ActivityApi:
             return api_error("AF20050", content_id=content_id)
         if spec.content_created + self._content_retention <= now:
             return api_error("AF20051", content_id=content_id)
-        records = self._content.records(spec)
-        if parsed.content_type.needs_dlp_permission and "ActivityFeed.ReadDlp" not in claims.roles:
-            records = [without_detections(record) for record in records]
-        return json_reply(200, records)
+        strip = parsed.content_type.needs_dlp_permission and (
+            "ActivityFeed.ReadDlp" not in claims.roles
+        )
+
+        def render() -> bytes:
+            records = self._content.records(spec)
+            if strip:
+                records = [without_detections(record) for record in records]
+            return json.dumps(records, separators=(",", ":")).encode()
+
+        return Reply(200, self._bodies.body((spec, strip), render), dict(API_HEADERS))
 
     def ground_truth(
         self, tenant: str, content_type: str, start: datetime, end: datetime

@@ -58,6 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="exit after this long without requests",
     )
+    parser.add_argument(
+        "--blob-cache-mb", type=int, default=64, help="memory for rendered blob bodies served again"
+    )
     parser.add_argument("--fingerprint", default="", help=argparse.SUPPRESS)
 
 
@@ -75,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         client_secret=args.client_secret,
         records_per_hour=args.records_per_hour,
         page_size=args.page_size,
+        blob_cache_mb=args.blob_cache_mb,
         state_path=state_dir / "subscriptions.json" if state_dir else None,
     )
     emulator = _start(config, args, state_dir)

@@ -55,6 +55,7 @@ class EmulatorConfig:
     # (None = seeded, 2-4 for small volumes, more so a blob holds about 5,000 records).
     granted_roles: tuple[str, ...] = ALL_ROLES
     blobs_per_hour: int | None = None
+    blob_cache_mb: int = 64
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class Emulator:
             state=SubscriptionState(config.state_path),
             clock=self.clock,
             page_size=config.page_size,
+            blob_cache_bytes=config.blob_cache_mb << 20,
             content_retention=config.content_retention,
         )
         self._thread: threading.Thread | None = None
