@@ -166,6 +166,8 @@ class _emulator:
             str(records_per_hour),
             "--ca-out",
             str(scratch / "ca.pem"),
+            "--blob-cache-mb",
+            "4096",
         ]
         if latency_ms:
             self._command += ["--fault", f"latency:ms={latency_ms}"]
