@@ -191,7 +191,10 @@ def _print_ingest(row: dict) -> None:
         f"= {row['ratio_pipeline_to_limit']:.0%} of the limit, "
         f"{row['pipeline_mb_per_s']:.1f} MB/s"
     )
-    print(f"  emulator alone        {row['emulator_alone_mb_per_s']:>10,.1f} MB/s (serial)")
+    print(
+        f"  emulator cold render  {row['emulator_alone_mb_per_s']:>10,.1f} MB/s (serial, first "
+        "fetch; later fetches come from its blob cache)"
+    )
     print(
         f"  requests              {row['requests']} (listing pages + blobs = "
         f"{row['expected_requests']}), retries {row['retries']}"
