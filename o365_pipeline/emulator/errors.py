@@ -33,8 +33,10 @@ API_ERRORS: dict[str, ApiError] = {
     ),
     "AF20001": ApiError(400, "Missing parameter: {name}."),
     "AF20002": ApiError(400, "Invalid parameter type: {name}. Expected type: {expected}"),
+    # The reference infers 400 ("could be 401/403"); the issue asks for 401 on a wrong-tenant
+    # token, so the emulator answers 401 with the documented AF20010 body.
     "AF20010": ApiError(
-        400,
+        401,
         "The tenant ID passed in the URL ({tenant}) does not match the tenant ID passed in the "
         "access token ({token_tenant}).",
     ),

@@ -189,3 +189,13 @@ def test_every_call_carries_the_publisher_identifier(make_client, emulator):
 def test_an_all_zero_publisher_identifier_is_refused(make_client):
     with pytest.raises(ValueError, match="all-zero"):
         make_client(publisher_id="00000000-0000-0000-0000-000000000000")
+
+
+def test_a_token_for_another_tenant_is_refused_with_af20010(make_client, emulator):
+    from o365_pipeline.api.errors import TenantConfigurationError
+
+    client = make_client()
+    client._feed = client._feed.replace(TENANT_ID, "2b8e6f0c-93d4-4c1a-b5e7-0f6a9d3c2e11")
+    with pytest.raises(TenantConfigurationError) as raised:
+        client.list_subscriptions()
+    assert raised.value.code == "AF20010" and raised.value.http_status == 401

@@ -155,10 +155,11 @@ def test_an_unknown_tenant_gets_af20011(api):
     assert error_code(response) == "AF20011"
 
 
-def test_a_token_for_another_tenant_gets_af20010(api):
+def test_a_token_for_another_tenant_gets_401_af20010(api):
     response = Api(api.emulator, tenant=OTHER_TENANT, token=api.token).call(
         "GET", "subscriptions/list"
     )
+    assert response.status_code == 401
     assert error_code(response) == "AF20010"
 
 
