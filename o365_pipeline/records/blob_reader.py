@@ -78,7 +78,7 @@ def read_blob_batches(
     ]
     seen = 0
     try:
-        reader = _connection().sql(_QUERY, params=params).fetch_arrow_reader(batch_rows)
+        reader = _connection().sql(_QUERY, params=params).to_arrow_reader(batch_rows)
         for batch in reader:
             problems = batch.column("_problem")
             if problems.null_count != len(problems):
