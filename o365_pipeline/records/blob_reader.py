@@ -12,8 +12,10 @@ that cannot be typed is null in its typed column and intact in `raw_json`. Eleme
 not objects with a string `Id` make the blob malformed (named with the element's index).
 """
 
+import json
+import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,6 +46,14 @@ _local = threading.local()
 
 class MalformedBlobError(ValueError):
     """A blob body that is not a JSON array of audit records."""
+
+
+def records_table(records: Sequence[Mapping], **context: object) -> pa.Table:
+    """Records already in memory (tests, replayed exports) through the same conversion."""
+    with tempfile.TemporaryDirectory(prefix="o365-records-") as scratch:
+        path = Path(scratch) / "blob.json"
+        path.write_text(json.dumps(list(records), ensure_ascii=False))
+        return read_blob(path, **context)
 
 
 def read_blob(path: Path, **context: object) -> pa.Table:

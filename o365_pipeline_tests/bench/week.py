@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from o365_pipeline.content_types import CONTENT_TYPES
 from o365_pipeline.emulator.synthetic import SyntheticTenants
-from o365_pipeline.records.batches import records_to_batch
+from o365_pipeline.records.blob_reader import records_table
 from o365_pipeline.records.schema import AUDIT_SCHEMA
 
 SEED_RECORDS = 2_000
@@ -67,7 +67,7 @@ def _seed_rows() -> pa.Table:
             for spec in tenants.blobs_for_hour(TENANT_ID, content_type, hour)
             for record in tenants.records(spec)
         ][:SEED_RECORDS]
-        batch = records_to_batch(
+        batch = records_table(
             records,
             tenant="bench",
             content_type=content_type.name,
@@ -75,6 +75,6 @@ def _seed_rows() -> pa.Table:
             content_created=hour,
             ingested_at=hour,
         )
-        table = pa.Table.from_batches([batch])
+        table = batch
         batches.append(table.append_column("position", pa.array(range(table.num_rows))))
     return pa.concat_tables(batches)

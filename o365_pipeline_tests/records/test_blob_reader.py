@@ -90,3 +90,26 @@ def test_an_empty_blob_is_an_empty_table(tmp_path):
     blob = tmp_path / "blob.json"
     blob.write_text("[]")
     assert _read(blob).num_rows == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-20T10:15:02",
+        "2026-11-20T10:15:02Z",
+        "2026-11-20T10:15:02.000Z",
+        "2026-11-20T11:15:02+01:00",
+    ],
+)
+def test_creation_time_variants_all_land_as_the_same_utc_instant(text):
+    from o365_pipeline.records.blob_reader import records_table
+
+    table = records_table(
+        [{"Id": "a", "CreationTime": text}],
+        tenant="t",
+        content_type="Audit.General",
+        content_id="b",
+        content_created=HOUR,
+        ingested_at=HOUR,
+    )
+    assert table.column("CreationTime")[0].as_py() == datetime(2026, 11, 20, 10, 15, 2, tzinfo=UTC)

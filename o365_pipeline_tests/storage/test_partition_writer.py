@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pyarrow.parquet as pq
 import pytest
 
-from o365_pipeline.records.batches import records_to_batch
+from o365_pipeline.records.blob_reader import records_table
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.partition_writer import AuditPartitionWriter
 
@@ -15,7 +15,7 @@ def _batch(ids, content_id="blob-1"):
         {"Id": record_id, "CreationTime": "2026-11-25T08:30:00", "Operation": "Op"}
         for record_id in ids
     ]
-    return records_to_batch(
+    return records_table(
         records,
         tenant="contoso",
         content_type="Audit.Exchange",

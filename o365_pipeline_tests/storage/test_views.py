@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 from o365_pipeline.api.content import ContentBlob
-from o365_pipeline.records.batches import records_to_batch
+from o365_pipeline.records.blob_reader import records_table
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.ledger import BlobOutcome, LedgerEntry, read_ledger, write_ledger
 from o365_pipeline.storage.listings import ListingMissingError, load_listing, save_listing
@@ -13,7 +13,7 @@ HOUR = datetime(2026, 11, 25, 9, tzinfo=UTC)
 
 def _land(layout, hour, ids, tenant="contoso", content_type="Audit.Exchange"):
     records = [{"Id": record_id, "CreationTime": "2026-11-25T08:30:00"} for record_id in ids]
-    batch = records_to_batch(
+    batch = records_table(
         records,
         tenant=tenant,
         content_type=content_type,
