@@ -61,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--blob-cache-mb", type=int, default=64, help="memory for rendered blob bodies served again"
     )
+    parser.add_argument(
+        "--latency-ms", type=int, default=0, help="added round-trip time per Activity API request"
+    )
     parser.add_argument("--fingerprint", default="", help=argparse.SUPPRESS)
 
 
@@ -79,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         records_per_hour=args.records_per_hour,
         page_size=args.page_size,
         blob_cache_mb=args.blob_cache_mb,
+        latency_ms=args.latency_ms,
         state_path=state_dir / "subscriptions.json" if state_dir else None,
     )
     emulator = _start(config, args, state_dir)

@@ -56,6 +56,8 @@ class EmulatorConfig:
     granted_roles: tuple[str, ...] = ALL_ROLES
     blobs_per_hour: int | None = None
     blob_cache_mb: int = 64
+    # A cloud round trip for every Activity API request (benchmarks use 100 ms).
+    latency_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,8 @@ class Emulator:
             query.setdefault(name.lower(), value)  # ASP.NET binding: case-insensitive, first wins
         path = parts.path
         if match := FEED_PATH.match(path):
+            if self.config.latency_ms:
+                time.sleep(self.config.latency_ms / 1000)  # in the handler thread, no lock held
             request = ApiRequest(method, match["operation"], query.get("publisheridentifier"))
             reply = self.faults.take(request) or self.api.handle(
                 method, path, query, body, headers.get("Authorization")

@@ -170,7 +170,7 @@ class _emulator:
             "4096",
         ]
         if latency_ms:
-            self._command += ["--fault", f"latency:ms={latency_ms}"]
+            self._command += ["--latency-ms", str(latency_ms)]
         self._ca = scratch / "ca.pem"
 
     def __enter__(self) -> tuple[str, str]:
