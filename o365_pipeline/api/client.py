@@ -16,8 +16,15 @@ from pathlib import Path
 
 from o365_pipeline.api.auth import MsalBearerAuth, VerifyingSession
 from o365_pipeline.api.content import ContentBlob, Subscription
-from o365_pipeline.api.errors import MalformedContentError, ManagementApiError
+from o365_pipeline.api.errors import (
+    ClockSkewError,
+    ContentNotFoundError,
+    MalformedContentError,
+    ManagementApiError,
+    RetentionWindowError,
+)
 from o365_pipeline.api.paging import pages
+from o365_pipeline.api.server_clock import ServerClock
 from o365_pipeline.api.settings import ClientSettings
 from o365_pipeline.api.transport import ApiTransport, RequestStats
 from o365_pipeline.api.windows import (
@@ -40,12 +47,12 @@ class ManagementApiClient:
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.settings = settings
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self.server_clock = ServerClock(clock)
+        self._sleep = sleep or time.sleep
         self._session = VerifyingSession(settings.verify)
+        self._session.hooks["response"].append(self.server_clock.observe_response)
         self._auth = MsalBearerAuth(settings, self._session)
-        self._transport = ApiTransport(
-            settings, self._session, self._auth, sleep=sleep or time.sleep
-        )
+        self._transport = ApiTransport(settings, self._session, self._auth, sleep=self._sleep)
         self._feed = f"{settings.api_base}/api/v1.0/{settings.tenant_id}/activity/feed"
 
     def __repr__(self) -> str:
@@ -57,6 +64,10 @@ class ManagementApiClient:
     def stats(self) -> RequestStats:
         """Requests, retries, throttled answers and seconds waited so far."""
         return self._transport.stats
+
+    def now(self) -> datetime:
+        """The API's current time (the local clock corrected by the API's `Date` header)."""
+        return self.server_clock.now()
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -108,7 +119,7 @@ class ManagementApiClient:
 
         """
         window = Window(start.astimezone(UTC), end.astimezone(UTC))
-        check_retention(window, self._clock())
+        self._check_listable(window)
         seen: set[str] = set()
         for piece in split_window(window):
             params = {
@@ -116,12 +127,51 @@ class ManagementApiClient:
                 "startTime": format_api_time(piece.start),
                 "endTime": format_api_time(piece.end),
             }
-            for page in pages(self._transport, f"{self._feed}/subscriptions/content", params):
-                for item in page.json():
-                    blob = _content_blob(item, content_type)
-                    if blob.content_id not in seen:
-                        seen.add(blob.content_id)
-                        yield blob
+            try:
+                for page in pages(self._transport, f"{self._feed}/subscriptions/content", params):
+                    self._check_listable(window)  # the first answer may reveal a skewed clock
+                    for item in page.json():
+                        blob = _content_blob(item, content_type)
+                        if blob.content_id not in seen:
+                            seen.add(blob.content_id)
+                            yield blob
+            except RetentionWindowError as error:
+                raise self._explained_by_skew(error) from None
+
+    def _check_listable(self, window: Window) -> None:
+        """Refuse, before asking, a window the API would refuse or could only list in part,
+        judged by the API's clock; a notable clock skew is named in the error.
+        """
+        now = self.now()
+        try:
+            check_retention(window, now)
+        except RetentionWindowError as error:
+            raise self._explained_by_skew(error) from None
+        note = self.server_clock.skew_note()
+        if note and window.end > now:
+            raise ClockSkewError(
+                code=None,
+                http_status=None,
+                api_message=f"window {window.label} ends after the API's time "
+                f"{format_api_time(now)}Z",
+                explanation=f"{note} By the API's clock the window {window.label} has not "
+                "ended yet, so listing it now would land a partial window as if it were "
+                "complete.",
+                fix="Synchronise this machine's clock (NTP). The window can be listed once "
+                f"the API's clock passes {format_api_time(window.end)}Z.",
+            )
+
+    def _explained_by_skew(self, error: RetentionWindowError) -> RetentionWindowError:
+        note = self.server_clock.skew_note()
+        if not note or isinstance(error, ClockSkewError):
+            return error
+        return ClockSkewError(
+            code=error.code,
+            http_status=error.http_status,
+            api_message=error.api_message,
+            explanation=f"{note} {error.explanation}",
+            fix=f"Synchronise this machine's clock (NTP). {error.fix}",
+        )
 
     def fetch_blob(self, blob: ContentBlob) -> list[dict]:
         """The records of one blob.
@@ -149,7 +199,21 @@ class ManagementApiClient:
             ContentExpiredError: the blob is past its contentExpiration (AF20051).
 
         """
-        self._transport.request("GET", blob.content_uri, body_to=path)
+        policy = self.settings.retry
+        for attempt in range(1, policy.missing_blob_attempts + 1):
+            try:
+                self._transport.request("GET", blob.content_uri, body_to=path)
+                return
+            except ContentNotFoundError:
+                # Listed, yet not there: the service's stores catch up with its listing
+                # within minutes. Retried with backoff; a blob that stays missing fails the
+                # window by name (never skipped), and a later run tries again.
+                if attempt == policy.missing_blob_attempts:
+                    raise
+                self._transport.stats.retries += 1
+                self._sleep(
+                    min(policy.max_backoff_seconds, policy.initial_backoff_seconds * 2**attempt)
+                )
 
     def fetch_blobs(
         self, blobs: Iterable[ContentBlob], max_workers: int | None = None

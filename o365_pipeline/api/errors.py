@@ -131,8 +131,11 @@ ADVICE: dict[str, ErrorAdvice] = {
         "Client credentials need the scope '<resource>/.default'.",
     ),
     "AADSTS650052": ErrorAdvice(
-        "The app asks for a service the tenant does not have in this cloud.",
-        "Check O365_CLOUD matches the tenant's cloud.",
+        "Cloud mismatch: the token was requested for the Management API of another Microsoft "
+        "cloud than the tenant's, so Entra ID says the tenant has not subscribed to that "
+        "service.",
+        "Set O365_CLOUD to the tenant's cloud (commercial, gcc, gcc_high, dod or china); a "
+        "tenant's token is valid only on its own cloud's API host.",
     ),
     "AADSTS700027": ErrorAdvice(
         "The certificate assertion was rejected.",
@@ -197,6 +200,10 @@ class RetentionWindowError(ManagementApiError):
 
 class ContentExpiredError(ManagementApiError):
     """The blob is past its contentExpiration (AF20051): never retried, counted as loss."""
+
+
+class ClockSkewError(RetentionWindowError):
+    """The window is not listable by the API's clock, and the local clock disagrees with it."""
 
 
 class ContentNotFoundError(ManagementApiError):

@@ -3,7 +3,8 @@
 The header name is matched case-insensitively (Go canonicalises it to `Nextpageuri`; old docs
 said `NextPageUrl`, never seen live). The URI is followed exactly as given, even when the
 service re-cases its query parameters (`nextpage=`, `starttime=`), and only on the API host. A
-URI repeated within one listing is an API loop and fails loudly instead of spinning.
+page handed out twice is followed again (its blobs are de-duplicated by contentId upstream), but
+a URI that keeps coming back is an API loop and fails loudly instead of spinning.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from o365_pipeline.api.errors import ManagementApiError
 from o365_pipeline.api.transport import ApiTransport
 
 NEXT_PAGE_HEADER = "NextPageUri"
+MAX_VISITS_PER_URI = 3
 
 
 class PaginationLoopError(ManagementApiError):
@@ -26,23 +28,23 @@ def pages(
     transport: ApiTransport, url: str, params: Mapping[str, str]
 ) -> Iterator[requests.Response]:
     """Yield every page of a listing, first request through the last `NextPageUri`."""
-    seen: set[str] = set()
+    visits: dict[str, int] = {}
     response = transport.request("GET", url, params=params)
     while True:
         yield response
         next_uri = response.headers.get(NEXT_PAGE_HEADER)
         if not next_uri:
             return
-        if next_uri in seen:
+        visits[next_uri] = visits.get(next_uri, 0) + 1
+        if visits[next_uri] > MAX_VISITS_PER_URI:
             raise PaginationLoopError(
                 code="AF20031",
                 http_status=None,
-                api_message="NextPageUri repeated",
-                explanation="The API returned a next-page URI it had already returned in this "
-                "listing; following it again would loop forever.",
+                api_message=f"NextPageUri returned {visits[next_uri]} times",
+                explanation="The API keeps returning a next-page URI it has already returned in "
+                "this listing; following it again would loop forever.",
                 fix="Re-run the listing; if it repeats, the window's listing is inconsistent "
                 "on the service side.",
             )
-        seen.add(next_uri)
         transport.check_trusted(next_uri)
         response = transport.request("GET", next_uri)

@@ -51,6 +51,8 @@ class RetryPolicy:
     initial_backoff_seconds: float = 1.0
     max_backoff_seconds: float = 60.0
     max_total_wait_seconds: float = 900.0
+    # A listed blob that answers "does not exist" is asked for again this many times in all.
+    missing_blob_attempts: int = 4
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """The Activity API under `/api/v1.0/{tenant}/activity/feed/`, strict like the real service:
 every documented rule answers with its documented code (api-spec-detail §4, §6).
 
-Checks run in this order: bearer token (401 `Message`), tenant GUID (AF20013), known tenant
-(AF20011), token tenant = URL tenant (AF20010), ActivityFeed.Read (401 AF10001), then the
-operation's own rules.
+Checks run in this order: bearer token, valid and for the resource of the URL tenant's cloud
+(401 `Message`), tenant GUID (AF20013), known tenant (AF20011), token tenant = URL tenant
+(AF20010), ActivityFeed.Read (401 AF10001), then the operation's own rules.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class ActivityApi:
         """Answer one request whose path matched `FEED_PATH`."""
         match = FEED_PATH.match(path)
         tenant, operation = match["tenant"], match["operation"]
-        claims = self._identity.check(authorization)
+        claims = self._identity.check(authorization, tenant=tenant)
         if claims is None:
             return access_denied()
         refusal = self._refusal(tenant, claims)
@@ -208,6 +208,13 @@ class ActivityApi:
         for spec in self._listable(tenant.lower(), name, start, end):
             ids.update(self._content.record_ids(spec))
         return frozenset(ids)
+
+    def reshape_content(self, **changes: float | int | None) -> None:
+        """Reshape the synthetic content (fault switches) and forget rendered bodies."""
+        reshape = getattr(self._content, "reshape", None)
+        if reshape is not None:
+            reshape(**changes)
+        self._bodies.clear()
 
     def _enabled(self, tenant: str, content_type: str) -> bool:
         subscription = self._state.get(tenant, content_type)

@@ -34,3 +34,9 @@ class BlobBodyCache:
                     _, evicted = self._bodies.popitem(last=False)
                     self._size -= len(evicted)
         return body
+
+    def clear(self) -> None:
+        """Forget every body (the content they were rendered from changed)."""
+        with self._lock:
+            self._bodies.clear()
+            self._size = 0

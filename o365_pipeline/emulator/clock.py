@@ -20,6 +20,17 @@ class EmulatorClock:
         with self._lock:
             return datetime.now(UTC) + self._offset
 
+    def set_offset(self, seconds: float) -> None:
+        """Put the emulated time `seconds` away from the real time (a skewed server clock)."""
+        with self._lock:
+            self._offset = timedelta(seconds=seconds)
+
+    @property
+    def offset_seconds(self) -> float:
+        """How far the emulated time is from the real time."""
+        with self._lock:
+            return self._offset.total_seconds()
+
     def advance(self, seconds: float) -> None:
         """Move the emulated time forward by `seconds`."""
         with self._lock:

@@ -10,6 +10,7 @@ import signal
 import threading
 from pathlib import Path
 
+from o365_pipeline.emulator.faults import KINDS, FaultRule, FaultSpecError, parse_fault
 from o365_pipeline.emulator.server import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -64,7 +65,61 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--latency-ms", type=int, default=0, help="added round-trip time per Activity API request"
     )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        type=_fault,
+        metavar="KIND[:NAME=VALUE,...]",
+        help=f"switch a fault on (repeatable): {', '.join(KINDS)}; options count=N|all, "
+        "probability=P, target=blob|listing|api and the kind's own (e.g. "
+        "server_error:count=3,status=503  reset:probability=0.05,count=all  "
+        "huge_blob:records=30000)"
+        "; tests switch faults at run time through POST /_emulator/faults",
+    )
+    parser.add_argument(
+        "--requests-per-minute",
+        type=int,
+        default=2000,
+        help="throttling budget per tenant and PublisherIdentifier (0 = unlimited)",
+    )
+    parser.add_argument(
+        "--requests-per-minute-without-publisher",
+        type=int,
+        default=200,
+        help="tenant-wide budget shared by calls without PublisherIdentifier (0 = unlimited)",
+    )
+    parser.add_argument(
+        "--replay",
+        action="append",
+        default=[],
+        type=_replay,
+        metavar="TENANT_GUID=FILE",
+        help="serve this export (NDJSON or a JSON array of audit records) as the tenant's "
+        "content, spread over the last --replay-hours complete hours (repeatable)",
+    )
+    parser.add_argument("--replay-hours", type=int, default=24)
     parser.add_argument("--fingerprint", default="", help=argparse.SUPPRESS)
+
+
+def _replay(text: str) -> tuple[str, Path]:
+    tenant, sep, path = text.partition("=")
+    if not sep or not path:
+        raise argparse.ArgumentTypeError(f"expected TENANT_GUID=FILE, got {text!r}")
+    try:
+        tenant = validate_tenant_id(tenant.strip())
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if not Path(path).is_file():
+        raise argparse.ArgumentTypeError(f"replay file {path} does not exist")
+    return tenant, Path(path).resolve()
+
+
+def _fault(text: str) -> FaultRule:
+    try:
+        return parse_fault(text)
+    except FaultSpecError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         if args.tenant
         else tuple(tenant.tenant_id for tenant in DEMO_TENANTS)
     )
+    tenants += tuple(dict.fromkeys(tenant for tenant, _ in args.replay if tenant not in tenants))
     state_dir = args.state_dir.resolve() if args.state_dir else None
     config = EmulatorConfig(
         tenants=tenants,
@@ -83,6 +139,11 @@ def run(args: argparse.Namespace) -> int:
         page_size=args.page_size,
         blob_cache_mb=args.blob_cache_mb,
         latency_ms=args.latency_ms,
+        requests_per_minute=args.requests_per_minute,
+        requests_per_minute_without_publisher=args.requests_per_minute_without_publisher,
+        faults=tuple(args.fault),
+        replay=tuple(args.replay),
+        replay_hours=args.replay_hours,
         state_path=state_dir / "subscriptions.json" if state_dir else None,
     )
     emulator = _start(config, args, state_dir)
@@ -141,4 +202,6 @@ def _print_banner(
     print(f"    O365_CLIENT_ID={args.client_id}")
     print(f"    O365_CLIENT_SECRET={secret}")
     print(f"    api_base_url = login_base_url = {emulator.base_url}; ca_bundle = {ca_path}")
+    for rule in args.fault:
+        print(f"  fault on:      {rule.describe()}")
     print("  SIGINT (Ctrl-C) or SIGTERM stops it.", flush=True)

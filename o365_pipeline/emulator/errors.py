@@ -135,6 +135,15 @@ ENTRA_ERRORS: dict[int, EntraError] = {
         "The provided value for scope {scope} is not valid. Client credential flows must have a "
         "scope value with /.default suffixed to the resource identifier (application ID URI).",
     ),
+    # A resource of another national cloud than the tenant's, e.g. the GCC Management API from
+    # a commercial tenant (reported live in pnp/powershell#663); Entra's usual wording.
+    650052: EntraError(
+        400,
+        "invalid_client",
+        'The app needs access to a service ("{resource}") that your organization "{tenant}" has '
+        "not subscribed to or enabled. Contact your IT Admin to review the configuration of "
+        "your service subscriptions.",
+    ),
     500011: EntraError(
         400,
         "invalid_resource",

@@ -1,38 +1,60 @@
-"""Faults the emulator injects into Activity API requests, switchable at run time.
+"""Faults the emulator injects into Activity API requests, switchable while it runs.
 
-A fault is any object with `answer(request) -> Reply | None`; the plan keeps a queue of them
-and the first pending one that answers a request consumes itself. Throttling comes first
-(AF429 on 403 as documented, or 429 with `Retry-After` as collectors report, detail §5); later
-faults (5xx bursts, resets, slow or truncated blobs) join as new classes without touching the
-server. Token requests are never faulted here: they are Entra's, not the Activity API's.
+A fault rule names a kind, the requests it targets (blob fetches, listing pages, or any API
+call), how many requests it may hit (`count`, none = no limit) and the chance it hits a
+matching one (`probability`, seeded, so a run is repeatable). Rules come from the CLI
+(`--fault kind:key=value,...`), from the control endpoint (`POST /_emulator/faults`), or from
+tests in-process. Each kind either replaces the real answer (throttling, 5xx, a missing blob,
+an expired token), alters it (a truncated or garbled body, a repeated or re-cased
+`NextPageUri`, a late blob), or misbehaves on the wire (a reset, a slow answer). Token requests
+are never faulted here: they are Entra's, not the Activity API's.
+
+Two switches reshape the tenant's content instead of single answers, so the ground truth moves
+with them: `duplicates` (share of records re-delivered from earlier blobs) and `huge_blob`
+(records added to the first blob of every hour). They are applied by the server.
 """
 
 from __future__ import annotations
 
+import json
+import random
 import threading
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from o365_pipeline.emulator.errors import api_error
 from o365_pipeline.emulator.responses import Reply
 
 NO_PUBLISHER = "00000000-0000-0000-0000-000000000000"
+TARGETS = ("blob", "listing", "api")
+CONTENT_SWITCHES = ("duplicates", "huge_blob")
+
+
+class FaultSpecError(ValueError):
+    """A fault description that cannot be used (unknown kind, option or value)."""
 
 
 @dataclass(frozen=True)
 class ApiRequest:
-    """What a fault may look at: the operation and the caller's PublisherIdentifier."""
+    """What a fault may look at: the operation, the caller's PublisherIdentifier, the URL."""
 
     method: str
     operation: str
     publisher_id: str | None
+    url: str = ""
+
+    @property
+    def target(self) -> str:
+        """`blob`, `listing` or `other`."""
+        if self.operation.startswith("audit/"):
+            return "blob"
+        if self.operation == "subscriptions/content":
+            return "listing"
+        return "other"
 
 
-class Fault(Protocol):
-    """One pending fault."""
-
-    def answer(self, request: ApiRequest) -> Reply | None:
-        """The reply replacing the real one, or None to let the request through."""
+RealAnswer = Callable[[], Reply]
 
 
 # The service's internal operation names, as AF429 messages show them (detail §5).
@@ -46,63 +68,272 @@ _METHOD_NAMES = {
 }
 
 
+def throttled(request: ApiRequest, status: int = 429, retry_after: int | None = 1) -> Reply:
+    """The AF429 answer, naming the method and the publisher like the live text."""
+    method = "GetBlob" if request.target == "blob" else _METHOD_NAMES.get(request.operation, "?")
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return api_error(
+        "AF429",
+        status=status,
+        headers=headers,
+        method=method,
+        publisher_id=request.publisher_id or NO_PUBLISHER,
+    )
+
+
 @dataclass(frozen=True)
-class Throttle:
-    """Answer one request with AF429 on `status`, with `Retry-After` when given."""
+class FaultRule:
+    """One switched-on fault; see the module docstring."""
 
-    status: int = 429
-    retry_after_seconds: int | None = 1
+    kind: str
+    target: str = "api"
+    count: int | None = 1
+    probability: float = 1.0
+    options: dict = field(default_factory=dict)
 
-    def answer(self, request: ApiRequest) -> Reply:
-        """The AF429 answer, naming the method and the publisher like the live text."""
-        method = (
-            "GetBlob"
-            if request.operation.startswith("audit/")
-            else _METHOD_NAMES.get(request.operation, "Unknown")
+    def describe(self) -> dict:
+        """The rule as the control endpoint shows it."""
+        return {
+            "kind": self.kind,
+            "target": self.target,
+            "count": self.count,
+            "probability": self.probability,
+            **self.options,
+        }
+
+
+# kind: (default target, allowed options with their types and defaults)
+_KINDS: dict[str, tuple[str, dict[str, tuple[type, object]]]] = {
+    "throttle": ("api", {"status": (int, 429), "retry_after": (int, 1)}),
+    "server_error": ("api", {"status": (int, 503), "retry_after": (int, 0)}),
+    "reset": ("api", {}),
+    "slow": ("api", {"seconds": (float, 2.0)}),
+    "truncate": ("blob", {"keep": (float, 0.5)}),
+    "invalid_json": ("blob", {}),
+    "missing_blob": ("blob", {}),
+    "repeat_page": ("listing", {}),
+    "recase_next_page": ("listing", {}),
+    "late_blob": ("listing", {}),
+    "expire_token": ("api", {}),
+    "duplicates": ("api", {"fraction": (float, 0.3)}),
+    "huge_blob": ("api", {"records": (int, 30_000)}),
+}
+KINDS = tuple(_KINDS)
+
+
+def make_rule(kind: str, **settings: object) -> FaultRule:
+    """A validated rule: `count`, `probability`, `target` and the kind's own options."""
+    if kind not in _KINDS:
+        raise FaultSpecError(f"unknown fault {kind!r}; known: {', '.join(KINDS)}")
+    default_target, allowed = _KINDS[kind]
+    settings = dict(settings)
+    target = str(settings.pop("target", default_target))
+    if target not in TARGETS:
+        raise FaultSpecError(f"fault {kind}: target must be one of {', '.join(TARGETS)}")
+    count = settings.pop("count", None if kind in CONTENT_SWITCHES else 1)
+    probability = float(settings.pop("probability", 1.0))
+    if count is not None and (str(count).lower() in ("all", "none", "")):
+        count = None
+    options = {}
+    for name, (kind_of, default) in allowed.items():
+        value = settings.pop(name, default)
+        try:
+            options[name] = kind_of(value)
+        except (TypeError, ValueError):
+            raise FaultSpecError(f"fault {kind}: {name} must be a {kind_of.__name__}") from None
+    if settings:
+        raise FaultSpecError(
+            f"fault {kind}: unknown option(s) {', '.join(settings)}; "
+            f"allowed: count, probability, target, {', '.join(allowed) or '(none)'}"
         )
-        headers = (
-            {"Retry-After": str(self.retry_after_seconds)}
-            if self.retry_after_seconds is not None
-            else None
-        )
-        return api_error(
-            "AF429",
-            status=self.status,
-            headers=headers,
-            method=method,
-            publisher_id=request.publisher_id or NO_PUBLISHER,
-        )
+    if not 0 < probability <= 1:
+        raise FaultSpecError(f"fault {kind}: probability must be in (0, 1]")
+    try:
+        count = None if count is None else int(count)
+    except (TypeError, ValueError):
+        raise FaultSpecError(f"fault {kind}: count must be a whole number or 'all'") from None
+    return FaultRule(kind, target, count, probability, options)
+
+
+def parse_fault(text: str) -> FaultRule:
+    """`kind[:name=value,...]`, the CLI's `--fault` syntax (e.g. `server_error:count=3`)."""
+    kind, _, rest = text.partition(":")
+    settings = {}
+    for item in filter(None, rest.split(",")):
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise FaultSpecError(f"fault {text!r}: expected name=value, got {item!r}")
+        settings[name.strip()] = value.strip()
+    return make_rule(kind.strip(), **settings)
 
 
 class FaultPlan:
-    """Thread-safe queue of pending faults, consulted by every Activity API request."""
+    """The switched-on rules, consulted by every Activity API request (thread-safe)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, seed: int = 0) -> None:
         self._lock = threading.Lock()
-        self._pending: list[Fault] = []
+        self._rules: list[list] = []  # [rule, remaining]
+        self._random = random.Random(seed)
+        self._late_windows: set[tuple[str, str, str]] = set()
+        self.hits: dict[str, int] = {}
+
+    # -- switching --------------------------------------------------------------------------
+
+    def add(self, *rules: FaultRule) -> None:
+        """Switch rules on (request faults only; content switches go through the server)."""
+        with self._lock:
+            for rule in rules:
+                if rule.kind in CONTENT_SWITCHES:
+                    raise FaultSpecError(f"{rule.kind} reshapes content: use Emulator.add_faults")
+                self._rules.append([rule, rule.count])
 
     def throttle_next(
         self, count: int, retry_after_seconds: int | None = 1, status: int = 429
     ) -> None:
         """Answer the next `count` API requests with AF429 (429, or 403 as documented)."""
-        self.inject(*[Throttle(status, retry_after_seconds)] * count)
-
-    def inject(self, *faults: Fault) -> None:
-        """Queue faults; each answers (and is used up by) one request."""
-        with self._lock:
-            self._pending.extend(faults)
-
-    def take(self, request: ApiRequest) -> Reply | None:
-        """The reply of the first pending fault that answers this request, if any."""
-        with self._lock:
-            for position, fault in enumerate(self._pending):
-                reply = fault.answer(request)
-                if reply is not None:
-                    del self._pending[position]
-                    return reply
-        return None
+        options = {"status": status, "retry_after": retry_after_seconds}
+        self.add(FaultRule("throttle", "api", count, 1.0, options))
 
     def clear(self) -> None:
-        """Switch every pending fault off."""
+        """Switch every request fault off."""
         with self._lock:
-            self._pending.clear()
+            self._rules.clear()
+            self._late_windows.clear()
+
+    def active(self) -> list[dict]:
+        """The rules still switched on, with what is left of their counts."""
+        with self._lock:
+            return [{**rule.describe(), "remaining": left} for rule, left in self._rules]
+
+    # -- answering --------------------------------------------------------------------------
+
+    def answer(
+        self,
+        request: ApiRequest,
+        real: RealAnswer,
+        expire_token: Callable[[], None] = lambda: None,
+    ) -> Reply:
+        """The reply for `request`: the real one, unless a switched-on rule hits it.
+        `expire_token` revokes the token the request carries (for `expire_token`).
+        """
+        rule = self._hit(request)
+        if rule is not None:
+            self._count_hit(rule.kind)
+            return self._apply(rule, request, real, expire_token)
+        reply = real()
+        last_page = reply.status == 200 and "NextPageUri" not in reply.headers
+        if request.target == "listing" and last_page and self._take_late(request):
+            self._count_hit("late_blob")
+            return _hide_newest(reply)
+        return reply
+
+    def _count_hit(self, kind: str) -> None:
+        with self._lock:
+            self.hits[kind] = self.hits.get(kind, 0) + 1
+
+    def _hit(self, request: ApiRequest) -> FaultRule | None:
+        with self._lock:
+            for entry in self._rules:
+                rule, left = entry
+                if rule.target != "api" and rule.target != request.target:
+                    continue
+                if rule.kind == "late_blob":
+                    continue  # applied to the real answer's last page, see `_take_late`
+                if rule.probability < 1 and self._random.random() >= rule.probability:
+                    continue
+                if left is not None:
+                    entry[1] = left - 1
+                    if entry[1] <= 0:
+                        self._rules.remove(entry)
+                return rule
+        return None
+
+    def _take_late(self, request: ApiRequest) -> bool:
+        """Whether a `late_blob` rule hides a blob from this last page: only in the first
+        listing of each window, so a later listing of the same window shows it.
+        """
+        with self._lock:
+            entry = next((e for e in self._rules if e[0].kind == "late_blob"), None)
+            key = _window_key(request.url)
+            if entry is None or key in self._late_windows:
+                return False
+            if entry[0].probability < 1 and self._random.random() >= entry[0].probability:
+                return False
+            self._late_windows.add(key)
+            if entry[1] is not None:
+                entry[1] -= 1
+                if entry[1] <= 0:
+                    self._rules.remove(entry)
+            return True
+
+    def _apply(
+        self,
+        rule: FaultRule,
+        request: ApiRequest,
+        real: RealAnswer,
+        expire_token: Callable[[], None],
+    ) -> Reply:
+        options = rule.options
+        if rule.kind == "throttle":
+            return throttled(request, options["status"], options["retry_after"])
+        if rule.kind == "server_error":
+            after = options["retry_after"]
+            headers = {"Retry-After": str(after)} if after else None
+            return api_error("AF50000", status=options["status"], headers=headers)
+        if rule.kind == "reset":
+            return Reply(0, reset=True)
+        if rule.kind == "missing_blob":
+            return api_error(
+                "AF20050", status=404, content_id=request.operation.removeprefix("audit/")
+            )
+        if rule.kind == "expire_token":
+            expire_token()
+            return real()
+        reply = real()
+        if reply.status != 200:
+            return reply
+        if rule.kind == "slow":
+            return replace(reply, delay_seconds=options["seconds"])
+        if rule.kind == "truncate":
+            return replace(reply, cut_after_bytes=int(len(reply.body) * options["keep"]))
+        if rule.kind == "invalid_json":
+            return replace(reply, body=reply.body[: max(1, len(reply.body) // 2)] + b"\x00}")
+        if rule.kind in ("repeat_page", "recase_next_page"):
+            return _with_next_page(reply, request, recase=rule.kind == "recase_next_page")
+        raise FaultSpecError(f"fault {rule.kind} has no behaviour")  # pragma: no cover
+
+
+def _with_next_page(reply: Reply, request: ApiRequest, *, recase: bool) -> Reply:
+    """Point `NextPageUri` back at this very page, or re-case its query names."""
+    next_uri = reply.headers.get("NextPageUri")
+    if not next_uri:
+        return reply
+    if recase:
+        parts = urlsplit(next_uri)
+        names = parse_qsl(parts.query, keep_blank_values=True)
+        query = "&".join(f"{_recased(name)}={value}" for name, value in names)
+        next_uri = urlunsplit(parts._replace(query=query))
+    else:
+        next_uri = request.url
+    return replace(reply, headers={**reply.headers, "NextPageUri": next_uri})
+
+
+def _recased(name: str) -> str:
+    """`startTime` → `STARTTIME`, `nextPage` → `nextpage`, alternating so every name changes."""
+    return name.upper() if name[:1].islower() else name.lower()
+
+
+def _hide_newest(reply: Reply) -> Reply:
+    """Drop the newest blob of the window's last page (it will show up in a later listing)."""
+    if "NextPageUri" in reply.headers:
+        return reply
+    items = json.loads(reply.body)
+    if not items:
+        return reply
+    return replace(reply, body=json.dumps(items[:-1], separators=(",", ":")).encode())
+
+
+def _window_key(url: str) -> tuple[str, str, str]:
+    query = {name.lower(): value for name, value in parse_qsl(urlsplit(url).query)}
+    path = urlsplit(url).path
+    return (path, query.get("contenttype", ""), f"{query.get('starttime')}|{query.get('endtime')}")

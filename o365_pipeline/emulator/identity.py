@@ -3,7 +3,12 @@ the check of bearer tokens on API calls.
 
 Errors use Entra's JSON shape and statuses (api-spec-detail §2.5): wrong secret 401
 invalid_client AADSTS7000215; unknown tenant 400 AADSTS90002; unknown app 400 AADSTS700016;
-scope not `/.default` 400 AADSTS1002012.
+scope not `/.default` 400 AADSTS1002012; another cloud's resource 400 AADSTS650052.
+
+Every tenant lives in one national cloud (commercial unless configured). The emulator serves all
+clouds on one host, so the tenant stands for the cloud: a token is issued only for the tenant's
+cloud resource, and the API accepts only tokens whose `aud` is that resource (§1: a token for one
+cloud's resource is not valid on another cloud's host).
 """
 
 from __future__ import annotations
@@ -19,13 +24,18 @@ from o365_pipeline.emulator.clock import EmulatorClock
 from o365_pipeline.emulator.errors import entra_error
 from o365_pipeline.emulator.responses import Reply, json_reply
 
-RESOURCES = (
-    "https://manage.office.com",
-    "https://manage-gcc.office.com",
-    "https://manage.office365.us",
-    "https://manage.protection.apps.mil",
-    "https://manage.office365.cn",
-)
+# The Management API resource of each cloud (api-spec-detail §1), named like the client's
+# `o365_pipeline.api.clouds.CLOUDS`. Written out here rather than imported: the emulator plays
+# the service, so a wrong host in the client's table cannot hide behind the same wrong host here.
+CLOUD_RESOURCES: dict[str, str] = {
+    "commercial": "https://manage.office.com",
+    "gcc": "https://manage-gcc.office.com",
+    "gcc_high": "https://manage.office365.us",
+    "dod": "https://manage.protection.apps.mil",
+    "china": "https://manage.office365.cn",
+}
+DEFAULT_CLOUD = "commercial"
+RESOURCES = tuple(CLOUD_RESOURCES.values())
 ALL_ROLES = ("ActivityFeed.Read", "ActivityFeed.ReadDlp", "ServiceHealth.Read")
 
 
@@ -51,6 +61,7 @@ class IdentityService:
         clock: EmulatorClock,
         granted_roles: tuple[str, ...] = ALL_ROLES,
         tenant_domains: dict[str, str] | None = None,
+        tenant_clouds: tuple[tuple[str, str], ...] = (),
     ) -> None:
         self.base_url = base_url
         # Entra accepts the tenant GUID or one of its verified domains in the path.
@@ -58,6 +69,7 @@ class IdentityService:
         for domain, tenant in (tenant_domains or {}).items():
             if tenant.lower() in self._tenant_ids:
                 self._tenant_ids[domain.lower()] = tenant.lower()
+        self._resources = _tenant_resources(tenants, tenant_clouds)
         self._roles = granted_roles
         self._client_id = client_id
         self._client_secret = client_secret
@@ -131,10 +143,23 @@ class IdentityService:
             resource = _resource_of_scope(form.get("scope", ""))
             if resource is None:
                 return self._error(1002012, scope=form.get("scope", ""))
+        if resource != self.resource_for(tenant_id):
+            # Another cloud's Management API: that service is not provisioned in this tenant.
+            return self._error(650052, resource=resource, tenant=tenant)
         return self._issue(tenant_id, resource, version)
 
-    def check(self, authorization: str | None) -> TokenClaims | None:
-        """The claims of a valid, unexpired bearer token, else None."""
+    def resource_for(self, tenant: str) -> str:
+        """The token resource of the tenant's cloud (by GUID or verified domain). A tenant the
+        emulator does not serve counts as commercial, like a request to the default API host.
+        """
+        tenant_id = self._tenant_ids.get(tenant.lower(), tenant.lower())
+        return self._resources.get(tenant_id, CLOUD_RESOURCES[DEFAULT_CLOUD])
+
+    def check(self, authorization: str | None, *, tenant: str) -> TokenClaims | None:
+        """The claims of a valid, unexpired bearer token for the resource of `tenant`'s cloud,
+        else None. `tenant` is the one in the request URL: it picks the cloud whose API host the
+        request stands for, so a token of another cloud is refused like a forged one.
+        """
         if not authorization or not authorization.startswith("Bearer "):
             return None
         try:
@@ -142,7 +167,7 @@ class IdentityService:
                 authorization[7:],
                 self._signing_key,
                 algorithms=["HS256"],
-                audience=list(RESOURCES),
+                audience=self.resource_for(tenant),
                 options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
             )
         except jwt.PyJWTError:
@@ -169,6 +194,7 @@ class IdentityService:
                 "oid": self._service_principal,
                 "sub": self._service_principal,
                 "idp": f"https://sts.windows.net/{tenant}/",
+                "uti": secrets.token_urlsafe(16),  # unique per token, as in Entra tokens
             },
             self._signing_key,
             algorithm="HS256",
@@ -198,6 +224,24 @@ class IdentityService:
 
     def _error(self, number: int, **details: str) -> Reply:
         return entra_error(number, now=self._clock.now(), error_base_url=self.base_url, **details)
+
+
+def _tenant_resources(
+    tenants: tuple[str, ...], tenant_clouds: tuple[tuple[str, str], ...]
+) -> dict[str, str]:
+    """Each tenant's cloud resource (lowercase tenant id). A cloud name the emulator does not know,
+    or a tenant it does not serve, is a configuration mistake: refused at start, not ignored.
+    """
+    served = {tenant.lower() for tenant in tenants}
+    resources = dict.fromkeys(served, CLOUD_RESOURCES[DEFAULT_CLOUD])
+    for tenant, cloud in tenant_clouds:
+        name = cloud.strip().lower().replace("-", "_")
+        if name not in CLOUD_RESOURCES:
+            raise ValueError(f"Unknown cloud {cloud!r}: use one of {', '.join(CLOUD_RESOURCES)}.")
+        if tenant.lower() not in served:
+            raise ValueError(f"tenant_clouds names {tenant!r}, which is not in tenants.")
+        resources[tenant.lower()] = CLOUD_RESOURCES[name]
+    return resources
 
 
 def _resource_of_scope(scope: str) -> str | None:

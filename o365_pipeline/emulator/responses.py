@@ -24,6 +24,11 @@ class Reply:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    # Wire-level misbehaviour (faults): wait before answering; announce the whole body but
+    # send only this many bytes and close; or close the connection without answering.
+    delay_seconds: float = 0.0
+    cut_after_bytes: int | None = None
+    reset: bool = False
 
 
 def json_reply(status: int, payload: object, headers: dict[str, str] | None = None) -> Reply:

@@ -3,10 +3,10 @@ blobs, and each record is a pure function of (blob, position), so nothing is sto
 
 The hour is the availability window: its blobs have contentCreated inside it, and their records'
 CreationTime precedes contentCreated by 5–120 minutes, as on the live service (detail §5).
-A share of each blob are exact copies of records from the previous hour's blobs (same Id, same
-content, other key order), and now and then a record repeats within a blob, because Microsoft
-re-delivers by design. Records are built only when a blob is fetched; ground truth needs only
-their Ids, which are derived without building the records.
+A share of each blob are exact copies of records from earlier blobs, this hour's or the previous
+hour's (same Id, same content, other key order), and now and then a record repeats within a
+blob, because Microsoft re-delivers by design. Records are built only when a blob is fetched;
+ground truth needs only their Ids, which are derived without building the records.
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ class SyntheticTenants:
         self.redelivery_fraction = redelivery_fraction
         self.seed = seed
         self.blobs_per_hour = blobs_per_hour
+        self.huge_blob_records = 0
         self._records: OrderedDict[BlobSpec, list[dict]] = OrderedDict()
         self._lock = threading.Lock()
         self.blobs_for_hour = lru_cache(maxsize=4096)(self._blobs_for_hour)
@@ -92,6 +93,7 @@ class SyntheticTenants:
         )
         rng = self._rng("sizes", tenant_id, content_type.name, hour)
         sizes = _split(self.records_per_hour, len(created), rng)
+        sizes[0] += self.huge_blob_records
         shard = f"na{self._rng('shard', tenant_id, content_type.name).randint(1, 40):04d}"
         specs = []
         for index, (moment, size) in enumerate(zip(created, sizes, strict=True)):
@@ -112,6 +114,18 @@ class SyntheticTenants:
         )
         offsets = sorted(rng.sample(range(60_000, 3_540_000), count))
         return [hour + timedelta(milliseconds=offset) for offset in offsets]
+
+    def reshape(
+        self, *, redelivery_fraction: float | None = None, huge_blob_records: int | None = None
+    ) -> None:
+        """Change the content from now on (fault switches); cached blobs are forgotten."""
+        if redelivery_fraction is not None:
+            self.redelivery_fraction = redelivery_fraction
+        if huge_blob_records is not None:
+            self.huge_blob_records = huge_blob_records
+        with self._lock:
+            self._records.clear()
+        self.blobs_for_hour.cache_clear()
 
     def records(self, spec: BlobSpec) -> list[dict]:
         """The records of a blob, built on demand (recently fetched blobs are kept)."""
@@ -143,12 +157,12 @@ class SyntheticTenants:
         refs: list[RecordRef] = [(spec, position) for position in range(spec.original_records)]
         rng = self._rng("refs", spec)
         wanted = round(spec.original_records * self.redelivery_fraction)
+        kind = content_type_named(spec.content_type)
         earlier = [
             blob
-            for blob in self.blobs_for_hour(
-                spec.tenant_id,
-                content_type_named(spec.content_type),
-                spec.hour - timedelta(hours=1),
+            for blob in (
+                *self.blobs_for_hour(spec.tenant_id, kind, spec.hour - timedelta(hours=1)),
+                *self.blobs_for_hour(spec.tenant_id, kind, spec.hour)[: spec.index],
             )
             if blob.original_records
         ]
