@@ -10,7 +10,12 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from o365_pipeline.content_types import CONTENT_TYPES, ContentType
-from o365_pipeline.defs.checks import audit_check_results, audit_check_specs
+from o365_pipeline.defs.checks import (
+    audit_check_results,
+    audit_check_specs,
+    listing_check_results,
+    listing_check_specs,
+)
 from o365_pipeline.defs.failures import reported_as_failure
 from o365_pipeline.defs.metadata import audit_metadata, listing_metadata, subscriptions_metadata
 from o365_pipeline.defs.partitions import decode_partition
@@ -67,6 +72,7 @@ def build_content_type_assets(
         partitions_def=partitions,
         group_name=LISTINGS_GROUP,
         kinds={"o365", "parquet"},
+        check_specs=listing_check_specs(listing_key(content_type)),
         description=f"Blobs of {content_type.name} that became available in the window.",
     )
     def content_listing(
@@ -85,7 +91,12 @@ def build_content_type_assets(
                 window=partition.window,
                 now=datetime.now(UTC),
             )
-        return dg.MaterializeResult(metadata=listing_metadata(report))
+        return dg.MaterializeResult(
+            metadata=listing_metadata(report),
+            check_results=listing_check_results(
+                listing_key(content_type), report, table_key.to_user_string()
+            ),
+        )
 
     @dg.asset(
         key=table_key,

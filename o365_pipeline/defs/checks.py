@@ -7,10 +7,51 @@ from __future__ import annotations
 import dagster as dg
 
 from o365_pipeline.ingest.audit_table import IngestReport
+from o365_pipeline.ingest.listing import ListingReport
 from o365_pipeline.ingest.partition_summary import PartitionSummary
 
 IDS_UNIQUE = "ids_unique"
 ALL_BLOBS_FETCHED = "all_listed_blobs_fetched"
+PARTITION_HAS_LISTED_BLOBS = "partition_has_every_listed_blob"
+
+
+def listing_check_specs(asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    """The check every listing asset declares: nothing listed now is missing from the
+    window's audit partition (a late blob makes it fail until the partition is re-run).
+    """
+    return [
+        dg.AssetCheckSpec(
+            PARTITION_HAS_LISTED_BLOBS,
+            asset=asset_key,
+            description="Every blob listed now was fetched by the window's last audit "
+            "materialization; a late blob fails this until the audit partition is re-run.",
+        )
+    ]
+
+
+def listing_check_results(
+    asset_key: dg.AssetKey, report: ListingReport, audit_asset: str
+) -> list[dg.AssetCheckResult]:
+    """Evaluate the listing check (passes when the window was never ingested yet)."""
+    missing = report.not_in_partition or ()
+    return [
+        dg.AssetCheckResult(
+            asset_key=asset_key,
+            check_name=PARTITION_HAS_LISTED_BLOBS,
+            passed=not missing,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=(
+                f"{len(missing)} blob(s) listed now are not in the audit partition: "
+                f"re-materialize {audit_asset} for this partition to land them."
+                if missing
+                else None
+            ),
+            metadata={
+                "window_ingested_before": report.not_in_partition is not None,
+                "blobs_not_in_partition": dg.MetadataValue.json(list(missing)),
+            },
+        )
+    ]
 
 
 def audit_check_specs(asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:

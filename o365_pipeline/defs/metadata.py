@@ -19,6 +19,9 @@ def listing_metadata(report: ListingReport) -> dict[str, dg.RawMetadataValue]:
         "blobs_listed": len(report.blobs),
         "newest_content_created": newest.isoformat() if newest else "none",
         "listed_at": report.listed_at.isoformat(),
+        "blobs_not_in_audit_partition": (
+            len(report.not_in_partition) if report.not_in_partition is not None else "not ingested"
+        ),
         "path": dg.MetadataValue.path(str(report.path)),
     }
 

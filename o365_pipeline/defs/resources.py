@@ -14,7 +14,7 @@ import dagster as dg
 from pydantic import Field
 
 from o365_pipeline.api.client import ManagementApiClient
-from o365_pipeline.api.settings import ClientSecret, ClientSettings
+from o365_pipeline.api.settings import ClientSecret, ClientSettings, RetryPolicy
 from o365_pipeline.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from o365_pipeline.emulator.embedded import EmbeddedEmulator, embedded_emulator
 from o365_pipeline.storage.layout import DataLayout
@@ -69,6 +69,14 @@ class ManagementApiResource(dg.ConfigurableResource):
         default=None, description="PublisherIdentifier (quota owner); unset = each tenant's own id."
     )
     max_concurrent_fetches: int = Field(default=8, description="Blobs fetched at once per run.")
+    timeout_seconds: float = Field(
+        default=120.0, description="Seconds to wait for the API between bytes of an answer."
+    )
+    retry_initial_backoff_seconds: float = Field(
+        default=1.0,
+        description="First wait before retrying a failed call when the API gives no "
+        "Retry-After (doubles per attempt, capped at 60 s).",
+    )
     emulator_records_per_hour: int = Field(
         default=40, description="Emulator only: records per tenant, content type and hour."
     )
@@ -109,6 +117,8 @@ class ManagementApiResource(dg.ConfigurableResource):
                 ca_bundle=self.ca_bundle,
                 publisher_id=self.publisher_id,
                 max_concurrent_fetches=self.max_concurrent_fetches,
+                timeout_seconds=self.timeout_seconds,
+                retry=self._retry_policy(),
             )
         emulator = self.emulator(all_tenants)
         return ClientSettings(
@@ -121,4 +131,9 @@ class ManagementApiResource(dg.ConfigurableResource):
             ca_bundle=str(emulator.ca_cert_path),
             publisher_id=self.publisher_id,
             max_concurrent_fetches=self.max_concurrent_fetches,
+            timeout_seconds=self.timeout_seconds,
+            retry=self._retry_policy(),
         )
+
+    def _retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(initial_backoff_seconds=self.retry_initial_backoff_seconds)

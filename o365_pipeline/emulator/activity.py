@@ -209,6 +209,20 @@ class ActivityApi:
             ids.update(self._content.record_ids(spec))
         return frozenset(ids)
 
+    def served_texts(
+        self, tenant: str, content_type: str, start: datetime, end: datetime
+    ) -> dict[str, set[str]]:
+        """Every record Id listable now in the window, with the JSON text of each of its
+        deliveries exactly as a blob carries it (for tests proving nothing was altered).
+        """
+        texts: dict[str, set[str]] = {}
+        name = content_type_named(content_type).name
+        for spec in self._listable(tenant.lower(), name, start, end):
+            for record in self._content.records(spec):
+                text = json.dumps(record, separators=(",", ":"))
+                texts.setdefault(record["Id"], set()).add(text)
+        return texts
+
     def reshape_content(self, **changes: float | int | None) -> None:
         """Reshape the synthetic content (fault switches) and forget rendered bodies."""
         reshape = getattr(self._content, "reshape", None)

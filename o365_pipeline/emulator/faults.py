@@ -90,6 +90,8 @@ class FaultRule:
     count: int | None = 1
     probability: float = 1.0
     options: dict = field(default_factory=dict)
+    after: int = 0  # let this many matching requests through first
+
 
     def describe(self) -> dict:
         """The rule as the control endpoint shows it."""
@@ -98,6 +100,7 @@ class FaultRule:
             "target": self.target,
             "count": self.count,
             "probability": self.probability,
+            "after": self.after,
             **self.options,
         }
 
@@ -132,11 +135,18 @@ def make_rule(kind: str, **settings: object) -> FaultRule:
         raise FaultSpecError(f"fault {kind}: target must be one of {', '.join(TARGETS)}")
     count = settings.pop("count", None if kind in CONTENT_SWITCHES else 1)
     probability = float(settings.pop("probability", 1.0))
+    try:
+        after = int(settings.pop("after", 0))
+    except (TypeError, ValueError):
+        raise FaultSpecError(f"fault {kind}: after must be a whole number") from None
     if count is not None and (str(count).lower() in ("all", "none", "")):
         count = None
     options = {}
     for name, (kind_of, default) in allowed.items():
         value = settings.pop(name, default)
+        if value is None or str(value).lower() == "none":
+            options[name] = None  # e.g. a throttle without Retry-After
+            continue
         try:
             options[name] = kind_of(value)
         except (TypeError, ValueError):
@@ -144,7 +154,7 @@ def make_rule(kind: str, **settings: object) -> FaultRule:
     if settings:
         raise FaultSpecError(
             f"fault {kind}: unknown option(s) {', '.join(settings)}; "
-            f"allowed: count, probability, target, {', '.join(allowed) or '(none)'}"
+            f"allowed: count, probability, after, target, {', '.join(allowed) or '(none)'}"
         )
     if not 0 < probability <= 1:
         raise FaultSpecError(f"fault {kind}: probability must be in (0, 1]")
@@ -152,7 +162,7 @@ def make_rule(kind: str, **settings: object) -> FaultRule:
         count = None if count is None else int(count)
     except (TypeError, ValueError):
         raise FaultSpecError(f"fault {kind}: count must be a whole number or 'all'") from None
-    return FaultRule(kind, target, count, probability, options)
+    return FaultRule(kind, target, count, probability, options, after)
 
 
 def parse_fault(text: str) -> FaultRule:
@@ -172,7 +182,7 @@ class FaultPlan:
 
     def __init__(self, *, seed: int = 0) -> None:
         self._lock = threading.Lock()
-        self._rules: list[list] = []  # [rule, remaining]
+        self._rules: list[list] = []  # [rule, remaining, still to let through]
         self._random = random.Random(seed)
         self._late_windows: set[tuple[str, str, str]] = set()
         self.hits: dict[str, int] = {}
@@ -185,7 +195,7 @@ class FaultPlan:
             for rule in rules:
                 if rule.kind in CONTENT_SWITCHES:
                     raise FaultSpecError(f"{rule.kind} reshapes content: use Emulator.add_faults")
-                self._rules.append([rule, rule.count])
+                self._rules.append([rule, rule.count, rule.after])
 
     def throttle_next(
         self, count: int, retry_after_seconds: int | None = 1, status: int = 429
@@ -203,7 +213,7 @@ class FaultPlan:
     def active(self) -> list[dict]:
         """The rules still switched on, with what is left of their counts."""
         with self._lock:
-            return [{**rule.describe(), "remaining": left} for rule, left in self._rules]
+            return [{**rule.describe(), "remaining": left} for rule, left, _ in self._rules]
 
     # -- answering --------------------------------------------------------------------------
 
@@ -234,11 +244,14 @@ class FaultPlan:
     def _hit(self, request: ApiRequest) -> FaultRule | None:
         with self._lock:
             for entry in self._rules:
-                rule, left = entry
+                rule, left, waiting = entry
                 if rule.target != "api" and rule.target != request.target:
                     continue
                 if rule.kind == "late_blob":
                     continue  # applied to the real answer's last page, see `_take_late`
+                if waiting > 0:
+                    entry[2] = waiting - 1
+                    continue
                 if rule.probability < 1 and self._random.random() >= rule.probability:
                     continue
                 if left is not None:

@@ -27,6 +27,8 @@ from o365_pipeline.storage.ledger import BlobOutcome, LedgerEntry, write_ledger
 from o365_pipeline.storage.listings import load_listing
 from o365_pipeline.storage.partition_writer import AuditPartitionWriter, PartitionWriteResult
 
+MALFORMED_REFETCHES = 2
+
 
 class IncompleteWindowError(RuntimeError):
     """Some listed blobs could not be fetched; the window's previous Parquet is kept."""
@@ -78,7 +80,20 @@ def ingest_window(
         tempfile.TemporaryDirectory(prefix="o365-blobs-") as scratch,
     ):
         for blob, result in client.download_blobs(blobs, Path(scratch)):
-            outcomes.append(_land_blob(writer, blob, result, tenant=tenant, ingested_at=started_at))
+            outcome, malformed = _land_blob(
+                writer, blob, result, tenant=tenant, ingested_at=started_at
+            )
+            for _ in range(MALFORMED_REFETCHES):
+                if not malformed:
+                    break
+                # A body that does not parse is most often a transfer gone wrong; the
+                # records already landed from it are exact, and the writer drops their
+                # second delivery.
+                again = _redownload(client, blob, Path(scratch))
+                outcome, malformed = _land_blob(
+                    writer, blob, again, tenant=tenant, ingested_at=started_at
+                )
+            outcomes.append(outcome)
         failures = [outcome for outcome in outcomes if outcome.status == "failed"]
         entry_kwargs = dict(
             tenant=tenant,
@@ -97,6 +112,18 @@ def ingest_window(
     return IngestReport(ledger=entry, outcomes=tuple(outcomes), write=write)
 
 
+def _redownload(
+    client: ManagementApiClient, blob: ContentBlob, folder: Path
+) -> Path | ManagementApiError:
+    path = folder / f"refetch-{abs(hash(blob.content_id)):x}.json"
+    try:
+        client.download_blob(blob, path)
+    except ManagementApiError as error:
+        path.unlink(missing_ok=True)
+        return error
+    return path
+
+
 def _land_blob(
     writer: AuditPartitionWriter,
     blob: ContentBlob,
@@ -104,11 +131,15 @@ def _land_blob(
     *,
     tenant: str,
     ingested_at: datetime,
-) -> BlobOutcome:
-    """Convert one downloaded blob into the partition, batch by batch; delete its file."""
+) -> tuple[BlobOutcome, bool]:
+    """Convert one downloaded blob into the partition, batch by batch; delete its file.
+    Also says whether the body was malformed (worth fetching again).
+    """
 
-    def outcome(status: str, records: int, error: str | None) -> BlobOutcome:
-        return BlobOutcome(
+    def outcome(
+        status: str, records: int, error: str | None, *, malformed: bool = False
+    ) -> tuple[BlobOutcome, bool]:
+        landed = BlobOutcome(
             content_id=blob.content_id,
             content_created=blob.content_created,
             content_expiration=blob.content_expiration,
@@ -116,6 +147,7 @@ def _land_blob(
             records_read=records,
             error=error,
         )
+        return landed, malformed
 
     if isinstance(result, ContentExpiredError):
         return outcome("expired", 0, str(result))
@@ -134,7 +166,7 @@ def _land_blob(
             writer.write(batch)
             records += batch.num_rows
     except MalformedBlobError as error:
-        return outcome("failed", records, str(error))
+        return outcome("failed", records, str(error), malformed=True)
     finally:
         result.unlink(missing_ok=True)
     return outcome("fetched", records, None)

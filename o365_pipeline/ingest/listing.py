@@ -14,6 +14,7 @@ from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.content import ContentBlob
 from o365_pipeline.api.windows import Window
 from o365_pipeline.storage.layout import DataLayout
+from o365_pipeline.storage.ledger import read_ledger
 from o365_pipeline.storage.listings import save_listing
 
 
@@ -24,6 +25,9 @@ class ListingReport:
     path: Path
     blobs: tuple[ContentBlob, ...]
     listed_at: datetime
+    # Blobs listed now that the window's last ingestion did not fetch (late blobs, or ones that
+    # failed then); None when the window was never ingested.
+    not_in_partition: tuple[str, ...] | None = None
 
     @property
     def newest_content_created(self) -> datetime | None:
@@ -49,4 +53,30 @@ def list_window(
     blobs = tuple(client.list_content(content_type, window.start, window.end))
     path = layout.listing_file(content_type, tenant, window.start)
     save_listing(path, blobs, listed_at=now)
-    return ListingReport(path=path, blobs=blobs, listed_at=now)
+    return ListingReport(
+        path=path,
+        blobs=blobs,
+        listed_at=now,
+        not_in_partition=blobs_not_in_partition(layout, tenant, content_type, window, blobs),
+    )
+
+
+def blobs_not_in_partition(
+    layout: DataLayout,
+    tenant: str,
+    content_type: str,
+    window: Window,
+    blobs: tuple[ContentBlob, ...],
+) -> tuple[str, ...] | None:
+    """Content ids in `blobs` that the window's last ingestion did not fetch.
+
+    A window's listing can grow after it was ingested (Microsoft publishes some blobs hours
+    late with an earlier contentCreated), so re-listing and comparing with the ledger is how a
+    late blob becomes visible instead of silently missing.
+    """
+    ledger = read_ledger(layout.ledger_file(content_type, tenant, window.start))
+    if ledger is None:
+        return None
+    _, outcomes = ledger
+    fetched = {outcome.content_id for outcome in outcomes if outcome.status == "fetched"}
+    return tuple(blob.content_id for blob in blobs if blob.content_id not in fetched)

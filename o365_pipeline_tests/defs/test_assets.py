@@ -69,6 +69,7 @@ def test_asset_checks_pass_for_a_complete_partition(pipeline, last_complete_hour
     assert {evaluation.check_name for evaluation in evaluations} == {
         "ids_unique",
         "all_listed_blobs_fetched",
+        "partition_has_every_listed_blob",
     }
     assert all(evaluation.passed for evaluation in evaluations)
 
