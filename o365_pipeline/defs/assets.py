@@ -17,12 +17,19 @@ from o365_pipeline.defs.checks import (
     listing_check_specs,
 )
 from o365_pipeline.defs.failures import reported_as_failure
-from o365_pipeline.defs.metadata import audit_metadata, listing_metadata, subscriptions_metadata
+from o365_pipeline.defs.metadata import (
+    audit_metadata,
+    drift_metadata,
+    drift_sentence,
+    listing_metadata,
+    subscriptions_metadata,
+)
 from o365_pipeline.defs.partitions import decode_partition
 from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
 from o365_pipeline.ingest.audit_table import ingest_window
 from o365_pipeline.ingest.listing import list_window
 from o365_pipeline.ingest.partition_summary import summarize_partition
+from o365_pipeline.ingest.schema_report import report_schema_drift
 from o365_pipeline.ingest.subscriptions import ensure_subscriptions
 from o365_pipeline.tenants import Tenant
 
@@ -124,8 +131,11 @@ def build_content_type_assets(
                 clock=lambda: datetime.now(UTC),
             )
         summary = summarize_partition(report.write.path)
+        drift = report_schema_drift(storage.layout(), content_type.name, report.write.path)
+        if drift.any:
+            context.log.warning(f"schema drift in {partition.key}: {drift_sentence(drift)}")
         return dg.MaterializeResult(
-            metadata=audit_metadata(report, summary),
+            metadata={**audit_metadata(report, summary), **drift_metadata(drift)},
             check_results=audit_check_results(table_key, report, summary),
         )
 

@@ -10,6 +10,7 @@ from o365_pipeline.ingest.audit_table import IngestReport
 from o365_pipeline.ingest.listing import ListingReport
 from o365_pipeline.ingest.partition_summary import PartitionSummary
 from o365_pipeline.ingest.subscriptions import SubscriptionStatus
+from o365_pipeline.records.schema_drift import SchemaDrift
 
 
 def listing_metadata(report: ListingReport) -> dict[str, dg.RawMetadataValue]:
@@ -81,3 +82,43 @@ def _markdown_table(rows: tuple[dict, ...] | list[dict]) -> str:
         cells = (str(row[column]).replace("|", "\\|") for column in header)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def drift_metadata(drift: SchemaDrift) -> dict[str, dg.RawMetadataValue]:
+    """Schema drift by count, and the names, for the partition just landed."""
+    return {
+        "schema_drift_undocumented_record_types": len(drift.undocumented_record_types),
+        "schema_drift_new_operations": len(drift.new_operations),
+        "schema_drift_new_fields": len(drift.new_fields),
+        "schema_drift_fields_of_varying_kind": len(drift.fields_of_varying_kind),
+        "schema_drift": dg.MetadataValue.json(
+            {
+                "first_sight": drift.first_sight,
+                "undocumented_record_types": list(drift.undocumented_record_types),
+                "new_record_types": list(drift.new_record_types),
+                "new_operations": list(drift.new_operations),
+                "new_fields": list(drift.new_fields),
+                "fields_of_varying_kind": {
+                    name: list(kinds) for name, kinds in drift.fields_of_varying_kind.items()
+                },
+            }
+        ),
+    }
+
+
+def drift_sentence(drift: SchemaDrift) -> str:
+    """One line for the run log; the records themselves landed unchanged in raw_json."""
+    parts = []
+    if drift.undocumented_record_types:
+        parts.append(f"undocumented RecordTypes {list(drift.undocumented_record_types)}")
+    if drift.new_record_types:
+        parts.append(f"new RecordTypes {list(drift.new_record_types)}")
+    if drift.new_operations:
+        names = list(drift.new_operations)[:10]
+        parts.append(f"{len(drift.new_operations)} new Operation(s) {names}")
+    if drift.new_fields:
+        parts.append(f"{len(drift.new_fields)} new field(s) {list(drift.new_fields)[:10]}")
+    if drift.fields_of_varying_kind:
+        varying = dict(drift.fields_of_varying_kind)
+        parts.append(f"fields with values of varying JSON kind {varying}")
+    return "; ".join(parts) + " (stored losslessly in raw_json)"

@@ -92,7 +92,6 @@ class FaultRule:
     options: dict = field(default_factory=dict)
     after: int = 0  # let this many matching requests through first
 
-
     def describe(self) -> dict:
         """The rule as the control endpoint shows it."""
         return {

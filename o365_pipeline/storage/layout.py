@@ -16,6 +16,7 @@ from o365_pipeline.tenants import validate_customer_name
 AUDIT = "audit"
 LISTINGS = "listings"
 LEDGER = "ledger"
+CATALOG = "catalog"
 
 
 class DataLayout:
@@ -35,6 +36,11 @@ class DataLayout:
     def ledger_file(self, content_type: str, tenant: str, window_start: datetime) -> Path:
         """The ledger summary row of a window (its blob rows sit beside it)."""
         return self._partition_dir(LEDGER, content_type, tenant, window_start) / "ledger.parquet"
+
+    def schema_catalog_file(self, content_type: str) -> Path:
+        """The schema catalog of a content type (what its partitions showed so far)."""
+        name = content_type_named(content_type).name
+        return self.root / CATALOG / f"content_type={name}" / "schema.json"
 
     def glob(self, area: str, file_name: str = "*.parquet", content_type: str | None = None) -> str:
         """A DuckDB glob over one area (`audit`, `listings`, `ledger`), optionally one type."""

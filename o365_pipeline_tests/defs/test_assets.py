@@ -89,6 +89,9 @@ def test_materialization_metadata_reports_records_blobs_duplicates_and_preview(
     assert metadata["blobs_fetched"].value == metadata["blobs_listed"].value > 0
     assert "| Id |" in metadata["preview"].value
     assert materialization.asset_key == audit_key(EXCHANGE)
+    drift = metadata["schema_drift"].value
+    assert drift["first_sight"] is True and drift["undocumented_record_types"] == []
+    assert metadata["schema_drift_new_fields"].value == 0
 
 
 @pytest.mark.parametrize("tenant", [tenant.name for tenant in DEMO_TENANTS])
