@@ -74,7 +74,12 @@ CASES = [
         proof="duplicates",
     ),
     Case("late blobs", [{"kind": "late_blob", "count": "all"}], runs=2, proof="late"),
-    Case("huge blob (30k records, 24 MB)", [{"kind": "huge_blob", "records": 30_000}], hours=1, proof="huge"),
+    Case(
+        "huge blob (30k records, 24 MB)",
+        [{"kind": "huge_blob", "records": 30_000}],
+        hours=1,
+        proof="huge",
+    ),
 ]
 
 
