@@ -117,6 +117,8 @@ class Emulator:
             without_publisher=config.requests_per_minute_without_publisher,
         )
         self._revoked_tokens: set[str | None] = set()
+        # Every bearer token presented (tests grep logs and files for them).
+        self.bearer_tokens_seen: set[str] = set()
         self._content_switches: dict[str, FaultRule] = {}
         self._log: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
@@ -232,6 +234,9 @@ class Emulator:
         answer.
         """
         authorization = headers.get("Authorization")
+        if authorization:
+            with self._log_lock:
+                self.bearer_tokens_seen.add(authorization.removeprefix("Bearer "))
         wait = self.budget.charge(tenant.lower(), request.publisher_id, time.monotonic())
         if wait is not None:
             return throttled(request, 429, wait)
