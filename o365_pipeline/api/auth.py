@@ -7,6 +7,9 @@ service expired early), the cached token is dropped and a new one is fetched onc
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 import threading
 
 import msal
@@ -59,6 +62,48 @@ class MsalBearerAuth(requests.auth.AuthBase):
             raise _authentication_error(result)
         return result["access_token"]
 
+    def granted_roles(self) -> tuple[str, ...]:
+        """The application roles (permissions) the current token carries, read from its
+        payload. The token is not verified here (the API does that); this only tells a user
+        which consented permission is missing, e.g. ActivityFeed.ReadDlp.
+        """
+        token = self.access_token()
+        try:
+            payload = token.split(".")[1]
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        except (IndexError, ValueError):
+            return ()
+        roles = claims.get("roles", ()) if isinstance(claims, dict) else ()
+        return tuple(str(role) for role in roles) if isinstance(roles, list) else ()
+
+    def _discovery_error(self) -> AuthenticationError:
+        """Why msal could not read the tenant's OpenID configuration: Entra's own answer
+        (an unknown tenant is AADSTS90002) when there is one, else the network failure.
+        """
+        settings = self._settings
+        url = f"{settings.login_base}/{settings.tenant_id}/v2.0/.well-known/openid-configuration"
+        try:
+            body = self._http_client.get(url, timeout=settings.timeout_seconds).json()
+        except (requests.RequestException, ValueError) as error:
+            return AuthenticationError(
+                code=None,
+                http_status=None,
+                api_message=f"cannot reach the token service at {settings.login_base}",
+                explanation=f"The tenant's OpenID configuration could not be read "
+                f"({type(error).__name__}).",
+                fix="Check network and TLS access to the login host (O365_CA_BUNDLE for a "
+                "private CA) and the cloud setting (O365_CLOUD).",
+            )
+        if isinstance(body, dict) and "error" in body:
+            return _authentication_error(body)
+        return AuthenticationError(
+            code=None,
+            http_status=None,
+            api_message=f"unusable OpenID configuration at {settings.login_base}",
+            explanation="msal could not use the tenant's OpenID configuration.",
+            fix="Check the login host (O365_LOGIN_BASE_URL / O365_CLOUD).",
+        )
+
     def forget_token(self) -> None:
         """Drop cached access tokens, so the next request fetches a fresh one."""
         if self._app is None:
@@ -79,21 +124,16 @@ class MsalBearerAuth(requests.auth.AuthBase):
                         instance_discovery=False,
                         http_client=self._http_client,
                     )
-                except ValueError as error:
-                    raise AuthenticationError(
-                        code=None,
-                        http_status=None,
-                        api_message=f"cannot reach the token service at {settings.login_base}",
-                        explanation="msal could not read the tenant's OpenID configuration "
-                        f"({type(error).__name__}).",
-                        fix="Check the tenant id, the cloud setting and network/TLS access to "
-                        "the login host.",
-                    ) from None
+                except ValueError:
+                    raise self._discovery_error() from None
             return self._app
 
 
 def _authentication_error(result: dict) -> AuthenticationError:
-    codes = result.get("error_codes") or []
+    codes = (
+        result.get("error_codes")
+        or re.findall(r"AADSTS(\d+)", str(result.get("error_description", "")))[:1]
+    )
     code = f"AADSTS{codes[0]}" if codes else None
     description = str(result.get("error_description", "")).split(" Trace ID:")[0]
     advice = advice_for(code)

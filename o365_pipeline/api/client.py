@@ -69,6 +69,10 @@ class ManagementApiClient:
         """The API's current time (the local clock corrected by the API's `Date` header)."""
         return self.server_clock.now()
 
+    def granted_roles(self) -> tuple[str, ...]:
+        """The permissions (app roles) admin consent granted, as the current token states."""
+        return self._auth.granted_roles()
+
     def close(self) -> None:
         """Release pooled connections."""
         self._session.close()

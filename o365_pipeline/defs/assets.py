@@ -29,6 +29,7 @@ from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
 from o365_pipeline.ingest.audit_table import ingest_window
 from o365_pipeline.ingest.listing import list_window
 from o365_pipeline.ingest.partition_summary import summarize_partition
+from o365_pipeline.ingest.permissions import missing_permission_warning
 from o365_pipeline.ingest.schema_report import report_schema_drift
 from o365_pipeline.ingest.subscriptions import ensure_subscriptions
 from o365_pipeline.tenants import Tenant
@@ -133,9 +134,16 @@ def build_content_type_assets(
         summary = summarize_partition(report.write.path)
         drift = report_schema_drift(storage.layout(), content_type.name, report.write.path)
         if drift.any:
-            context.log.warning(f"schema drift in {partition.key}: {drift_sentence(drift)}")
+            context.log.warning(f"schema drift in {context.partition_key}: {drift_sentence(drift)}")
+        permission_warning = missing_permission_warning(client, content_type.name)
+        if permission_warning:
+            context.log.warning(permission_warning)
         return dg.MaterializeResult(
-            metadata={**audit_metadata(report, summary), **drift_metadata(drift)},
+            metadata={
+                **audit_metadata(report, summary),
+                **drift_metadata(drift),
+                **({"missing_permission": permission_warning} if permission_warning else {}),
+            },
             check_results=audit_check_results(table_key, report, summary),
         )
 

@@ -19,7 +19,7 @@ from o365_pipeline.emulator import subscriptions
 from o365_pipeline.emulator.blob_cache import BlobBodyCache
 from o365_pipeline.emulator.clock import EmulatorClock
 from o365_pipeline.emulator.content_ids import parse_content_id
-from o365_pipeline.emulator.errors import access_denied, api_error
+from o365_pipeline.emulator.errors import access_denied, api_error, auditing_off
 from o365_pipeline.emulator.identity import IdentityService, TokenClaims
 from o365_pipeline.emulator.listing import (
     ListingWindow,
@@ -60,7 +60,11 @@ class ActivityApi:
         page_size: int,
         content_retention: timedelta,
         blob_cache_bytes: int = 64 << 20,
+        auditing_off: frozenset[str] = frozenset(),
+        client_id: str = "",
     ) -> None:
+        self._auditing_off = frozenset(tenant.lower() for tenant in auditing_off)
+        self._client_id = client_id
         self.base_url = base_url
         self._bodies = BlobBodyCache(blob_cache_bytes)
         self._tenants = {tenant.lower() for tenant in tenants}
@@ -131,6 +135,8 @@ class ActivityApi:
         if isinstance(content_type, Reply):
             return content_type
         if operation == "subscriptions/start":
+            if tenant in self._auditing_off:
+                return auditing_off(tenant, content_type, self._client_id)
             return subscriptions.start(self._state, tenant, content_type, body)
         if operation == "subscriptions/stop":
             return subscriptions.stop(self._state, tenant, content_type)

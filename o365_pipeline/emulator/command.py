@@ -99,6 +99,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "content, spread over the last --replay-hours complete hours (repeatable)",
     )
     parser.add_argument("--replay-hours", type=int, default=24)
+    parser.add_argument(
+        "--auditing-off",
+        action="append",
+        default=[],
+        type=validate_tenant_id,
+        metavar="TENANT_GUID",
+        help="play a tenant whose unified audit logging is off (repeatable; also served)",
+    )
     parser.add_argument("--fingerprint", default="", help=argparse.SUPPRESS)
 
 
@@ -144,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
         faults=tuple(args.fault),
         replay=tuple(args.replay),
         replay_hours=args.replay_hours,
+        auditing_off_tenants=tuple(args.auditing_off),
         state_path=state_dir / "subscriptions.json" if state_dir else None,
     )
     emulator = _start(config, args, state_dir)

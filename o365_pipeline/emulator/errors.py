@@ -174,3 +174,21 @@ def entra_error(number: int, *, now: datetime, error_base_url: str, **details) -
         },
         {"Cache-Control": "no-store, no-cache"},
     )
+
+
+def auditing_off(tenant: str, content_type: str, client_id: str) -> Reply:
+    """The garbled 400 the service gives a tenant whose unified audit logging is off: a .NET
+    exception string split at its first colon into `code` and `message` (detail §4.1).
+    """
+    correlation = "4f2c6a1e-0b7d-4e3a-9c55-1d8e2f7a6b30"
+    code = (
+        f"StartSubscription [CorrId={correlation}][TenantId={tenant},ContentType={content_type},"
+        f"ApplicationId={client_id},PublisherId=00000000-0000-0000-0000-000000000000][AppId"
+    )
+    message = (
+        f"{client_id}] failed. Exception: Microsoft.Office.Compliance.Audit.DataServiceException:"
+        f" Tenant {tenant} does not exist.\r\n   at Microsoft.Office.Compliance.Audit.API."
+        "AuditApiFacade.StartSubscription(Guid tenantId, String contentType)\r\n   at "
+        "Microsoft.Office.Compliance.Audit.API.Controllers.SubscriptionsController.Start()"
+    )
+    return json_reply(400, {"error": {"code": code, "message": message}})

@@ -82,6 +82,9 @@ class EmulatorConfig:
     # JSON array) laid over the last `replay_hours` complete hours instead of synthetic ones.
     replay: tuple[tuple[str, Path], ...] = ()
     replay_hours: int = 24
+    # Tenants whose unified audit logging is off: starting a subscription gets the service's
+    # garbled "Tenant … does not exist" 400.
+    auditing_off_tenants: tuple[str, ...] = ()
     # (tenant_id, cloud name of o365_pipeline.api.clouds.CLOUDS) pairs; unnamed tenants are
     # "commercial". Tokens are issued and accepted only for the tenant's cloud resource.
     tenant_clouds: tuple[tuple[str, str], ...] = ()
@@ -145,6 +148,8 @@ class Emulator:
             page_size=config.page_size,
             blob_cache_bytes=config.blob_cache_mb << 20,
             content_retention=config.content_retention,
+            auditing_off=frozenset(config.auditing_off_tenants),
+            client_id=config.client_id,
         )
         self._thread: threading.Thread | None = None
         self._last_request = time.monotonic()

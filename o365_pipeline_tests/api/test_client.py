@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.content import ContentBlob
 from o365_pipeline.api.errors import (
     AuthenticationError,
@@ -13,7 +14,13 @@ from o365_pipeline.api.errors import (
     SubscriptionMissingError,
     UntrustedUriError,
 )
-from o365_pipeline.emulator import DEFAULT_CLIENT_SECRET
+from o365_pipeline.api.settings import ClientSecret, ClientSettings
+from o365_pipeline.emulator import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    EmulatorConfig,
+    start_emulator,
+)
 
 from ..conftest import TENANT_ID
 
@@ -199,3 +206,26 @@ def test_a_token_for_another_tenant_is_refused_with_af20010(make_client, emulato
     with pytest.raises(TenantConfigurationError) as raised:
         client.list_subscriptions()
     assert raised.value.code == "AF20010" and raised.value.http_status == 401
+
+
+def test_granted_roles_are_read_from_the_token_and_a_missing_dlp_role_is_named():
+    from o365_pipeline.ingest.permissions import missing_permission_warning
+
+    config = EmulatorConfig(granted_roles=("ActivityFeed.Read", "ServiceHealth.Read"))
+    with start_emulator(config) as running:
+        settings = ClientSettings(
+            tenant_id=TENANT_ID,
+            client_id=DEFAULT_CLIENT_ID,
+            credential=ClientSecret(DEFAULT_CLIENT_SECRET),
+            api_base_url=running.base_url,
+            login_base_url=running.base_url,
+            ca_bundle=str(running.ca_cert_path),
+        )
+        client = ManagementApiClient(settings)
+        try:
+            assert client.granted_roles() == ("ActivityFeed.Read", "ServiceHealth.Read")
+            warning = missing_permission_warning(client, "DLP.All")
+            assert "ActivityFeed.ReadDlp" in warning and "admin consent" in warning
+            assert missing_permission_warning(client, "Audit.Exchange") is None
+        finally:
+            client.close()
