@@ -225,8 +225,9 @@ class ActivityApi:
         name = content_type_named(content_type).name
         for spec in self._listable(tenant.lower(), name, start, end):
             for record in self._content.records(spec):
-                text = json.dumps(record, separators=(",", ":"))
-                texts.setdefault(record["Id"], set()).add(text)
+                if isinstance(record.get("Id"), str):  # a replayed export may lack one
+                    text = json.dumps(record, separators=(",", ":"))
+                    texts.setdefault(record["Id"], set()).add(text)
         return texts
 
     def reshape_content(self, **changes: float | int | None) -> None:

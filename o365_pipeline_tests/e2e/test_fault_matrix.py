@@ -23,6 +23,7 @@ from o365_pipeline.emulator import (
     EmulatorConfig,
     start_emulator,
 )
+from o365_pipeline.emulator.budget import RequestBudget
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.ledger import read_ledger
 from o365_pipeline.tenants import DEMO_TENANTS
@@ -74,6 +75,7 @@ CASES = [
         proof="duplicates",
     ),
     Case("late blobs", [{"kind": "late_blob", "count": "all"}], runs=2, proof="late"),
+    Case("request budget per publisher (2 s window)", [], proof="budget"),
     Case(
         "huge blob (30k records, 24 MB)",
         [{"kind": "huge_blob", "records": 30_000}],
@@ -142,8 +144,12 @@ def test_pipeline_survives_the_fault_with_nothing_lost_duplicated_or_altered(
     newest = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
     windows = [newest - timedelta(hours=offset) for offset in range(case.hours)]
     _control(emulator, "DELETE")
-    status = _control(emulator, "POST", case.faults)
-    assert status["faults"], "the fault should be switched on"
+    if case.faults:
+        status = _control(emulator, "POST", case.faults)
+        assert status["faults"], "the fault should be switched on"
+    normal_budget, answered_before = emulator.budget, len(emulator.requests())
+    if case.proof == "budget":
+        emulator.budget = RequestBudget(per_publisher=6, without_publisher=1, window_seconds=2)
 
     listing_checks = []
     with dg.DagsterInstance.ephemeral() as instance:
@@ -163,6 +169,8 @@ def test_pipeline_survives_the_fault_with_nothing_lost_duplicated_or_altered(
                     if evaluation.check_name == "partition_has_every_listed_blob"
                 ]
     hits = _control(emulator, "GET")["hits"]
+    emulator.budget = normal_budget
+    throttled = [entry for entry in emulator.requests()[answered_before:] if entry.status == 429]
 
     layout = DataLayout(tmp_path)
     expected = stored = lost = duplicated = altered = duplicates_dropped = 0
@@ -197,5 +205,7 @@ def test_pipeline_survives_the_fault_with_nothing_lost_duplicated_or_altered(
         assert hits.get("late_blob", 0) >= len(windows)
         flagged = [check for check in listing_checks if not check.passed]
         assert len(flagged) == len(windows), "each re-listed window should report its late blob"
+    elif case.proof == "budget":
+        assert throttled, "the budget should have throttled the run"
     elif case.proof == "huge":
         assert stored >= 30_000
