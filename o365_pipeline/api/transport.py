@@ -3,8 +3,9 @@
 - Every request carries `PublisherIdentifier` (the quota it counts against) and verifies TLS
   against the configured CA bundle.
 - Retriable: HTTP 429, any status with an AF429 body (Microsoft documents it on 403), 5xx,
-  AF50000/AF50005/AF50006, connection errors and timeouts. `Retry-After` is honoured in full;
-  without it, capped exponential backoff with jitter.
+  AF50000/AF50005/AF50006, connection errors and timeouts. `Retry-After` is honoured in full
+  (such throttles are bounded by the total wait, not the attempt count); without it, capped
+  exponential backoff with jitter.
 - A 401 is answered once by dropping the cached token and fetching a new one.
 - Only URLs on the configured API scheme/host/port are requested: a contentUri or NextPageUri
   pointing elsewhere is refused before the token could be sent.
@@ -89,7 +90,9 @@ class ApiTransport:
         policy = self._settings.retry
         renewed = False
         waited = 0.0
-        for attempt in range(1, policy.max_attempts + 1):
+        attempt = 0  # failures so far; a throttle that says how long to wait is not one
+        while True:
+            attempt += 1
             try:
                 response = self._send(method, url, params, json_body, stream=body_to is not None)
                 if response.ok and body_to is not None:
@@ -107,23 +110,32 @@ class ApiTransport:
                     return response
                 if response.status_code == 401 and not renewed:
                     renewed = True
+                    attempt -= 1
                     self._auth.forget_token()
                     self._count(token_renewals=1)
                     continue
                 failure = classify(response)
                 if not _retriable(response, failure):
                     raise failure
+                asked = retry_after_seconds(response)
                 if failure.code == "AF429" or response.status_code == 429:
                     self._count(throttled=1)
-                wait = retry_after_seconds(response) or _backoff(
-                    attempt, policy.initial_backoff_seconds, policy.max_backoff_seconds
+                    if asked is not None:
+                        # The service said when to come back: honour it in full, bounded
+                        # only by the total wait, not by the attempt count.
+                        attempt -= 1
+                wait = (
+                    asked
+                    if asked is not None
+                    else _backoff(
+                        attempt, policy.initial_backoff_seconds, policy.max_backoff_seconds
+                    )
                 )
-            if attempt == policy.max_attempts or waited + wait > policy.max_total_wait_seconds:
+            if attempt >= policy.max_attempts or waited + wait > policy.max_total_wait_seconds:
                 raise failure
             self._count(retries=1, seconds_waited=wait)
             waited += wait
             self._sleep(wait)
-        raise AssertionError("unreachable: the loop returns or raises")
 
     def check_trusted(self, url: str) -> None:
         """Refuse any URL outside the configured API origin (the token must not leave it)."""

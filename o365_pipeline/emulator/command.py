@@ -42,6 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--records-per-hour", type=int, default=40)
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument(
+        "--blobs-per-hour",
+        type=int,
+        default=None,
+        help="blobs per tenant, content type and hour (default: about 5,000 records a blob)",
+    )
+    parser.add_argument(
         "--state-dir",
         type=Path,
         default=None,
@@ -145,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
         client_secret=args.client_secret,
         records_per_hour=args.records_per_hour,
         page_size=args.page_size,
+        blobs_per_hour=args.blobs_per_hour,
         blob_cache_mb=args.blob_cache_mb,
         latency_ms=args.latency_ms,
         requests_per_minute=args.requests_per_minute,

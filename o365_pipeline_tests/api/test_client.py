@@ -10,11 +10,12 @@ from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.content import ContentBlob
 from o365_pipeline.api.errors import (
     AuthenticationError,
+    ManagementApiError,
     RetentionWindowError,
     SubscriptionMissingError,
     UntrustedUriError,
 )
-from o365_pipeline.api.settings import ClientSecret, ClientSettings
+from o365_pipeline.api.settings import ClientSecret, ClientSettings, RetryPolicy
 from o365_pipeline.emulator import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -229,3 +230,24 @@ def test_granted_roles_are_read_from_the_token_and_a_missing_dlp_role_is_named()
             assert missing_permission_warning(client, "Audit.Exchange") is None
         finally:
             client.close()
+
+
+def test_a_throttle_storm_longer_than_the_attempt_limit_is_waited_out_as_asked(
+    emulator, make_client
+):
+    sleeps = []
+    client = make_client(sleeps=sleeps, retry=RetryPolicy(max_attempts=3))
+    emulator.faults.throttle_next(7, retry_after_seconds=2)
+    assert client.list_subscriptions() == []
+    assert sleeps == [2.0] * 7  # exactly what Retry-After asked, beyond max_attempts
+    assert client.stats.throttled == 7
+
+
+def test_server_errors_still_stop_at_the_attempt_limit(emulator, make_client):
+    from o365_pipeline.emulator.faults import make_rule
+
+    client = make_client(sleeps=[], retry=RetryPolicy(max_attempts=3, initial_backoff_seconds=0))
+    emulator.add_faults(make_rule("server_error", count=5, status=503))
+    with pytest.raises(ManagementApiError):
+        client.list_subscriptions()
+    assert client.stats.retries == 2

@@ -13,6 +13,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import requests
+
 from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.settings import ClientSecret, ClientSettings
 from o365_pipeline.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
@@ -21,6 +23,7 @@ from o365_pipeline_tests.bench.queries import time_queries
 from o365_pipeline_tests.bench.week import build_week
 
 TENANT_ID = "7a1c3e55-2f0b-4e8e-9c3d-1b2a4f6e8d90"
+EXCHANGE_RECORD_BYTES = 800  # measured: 30,000 emulated Exchange records ≈ 24 MB
 CONTENT_TYPE = "Audit.Exchange"
 
 
@@ -40,6 +43,17 @@ def main(argv: list[str] | None = None) -> int:
         default=1_000_000,
         help="scale of the 7-day dataset for the query timings (0 = skip)",
     )
+    parser.add_argument(
+        "--blob-mb",
+        default="",
+        help="comma-separated single-blob sizes in MB (e.g. 1,10,70): peak RSS against blob size",
+    )
+    parser.add_argument(
+        "--storm",
+        type=int,
+        default=0,
+        help="a 429 storm: the first N API requests answered 429 with Retry-After: 1",
+    )
     parser.add_argument("--out", type=Path, default=Path("data/bench.json"))
     args = parser.parse_args(argv)
     results = {
@@ -47,13 +61,31 @@ def main(argv: list[str] | None = None) -> int:
         "latency_ms": args.latency_ms,
         "workers": args.workers,
         "ingest": [],
+        "blob_sizes": [],
+        "storm": None,
         "queries": {},
     }
     with tempfile.TemporaryDirectory(prefix="o365-bench-") as scratch:
         scratch = Path(scratch)
-        for size in (int(value) for value in args.records.split(",")):
+        for size in (int(value) for value in args.records.split(",") if value):
             results["ingest"].append(_ingest_row(size, args, scratch / f"n{size}"))
             _print_ingest(results["ingest"][-1])
+        for megabytes in (float(value) for value in args.blob_mb.split(",") if value):
+            records = int(megabytes * 1e6 / EXCHANGE_RECORD_BYTES)
+            row = _ingest_row(records, args, scratch / f"blob{megabytes}", blobs_per_hour=1)
+            results["blob_sizes"].append(row)
+            _print_ingest(row)
+        if results["blob_sizes"]:
+            _print_slope(results["blob_sizes"])
+        if args.storm:
+            storm = [{"kind": "throttle", "count": args.storm, "retry_after": 1, "target": "blob"}]
+            row = _ingest_row(100_000, args, scratch / "storm", faults=storm)
+            results["storm"] = {**row, "retry_after_asked_s": args.storm * 1.0}
+            _print_ingest(row)
+            print(
+                f"  429 storm: {row['throttled']} throttled answers, waited "
+                f"{row['seconds_waited']:.1f} s in all; Retry-After asked {args.storm} s"
+            )
         if args.week_records_per_day:
             week_dir = scratch / "week"
             rows = build_week(week_dir, records_per_day=args.week_records_per_day)
@@ -65,15 +97,28 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _ingest_row(size: int, args: argparse.Namespace, scratch: Path) -> dict:
+def _ingest_row(
+    size: int,
+    args: argparse.Namespace,
+    scratch: Path,
+    *,
+    blobs_per_hour: int | None = None,
+    faults: list[dict] = (),
+) -> dict:
     scratch.mkdir(parents=True)
     window = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
-    with _emulator(size, args.latency_ms, scratch) as (base_url, ca):
+    emulator = _emulator(size, args.latency_ms, scratch, blobs_per_hour)
+    with emulator as (base_url, ca):
         client = _client(base_url, ca, args.workers)
         client.start_subscription(CONTENT_TYPE)
         blobs = list(client.list_content(CONTENT_TYPE, window, window + timedelta(hours=1)))
         blob_files, alone = _download(client, blobs, scratch / "blobs")
+        largest_blob_mb = max(path.stat().st_size for path in blob_files) / 1e6
         limit = measure_limit(blob_files, CONTENT_TYPE, scratch / "limit.parquet")
+        if faults:  # switched on for the pipeline run only, through the control endpoint
+            requests.post(
+                f"{base_url}/_emulator/faults", data=json.dumps(faults), verify=ca, timeout=30
+            ).raise_for_status()
         pipeline = json.loads(
             subprocess.run(
                 [
@@ -105,6 +150,7 @@ def _ingest_row(size: int, args: argparse.Namespace, scratch: Path) -> dict:
         "records": pipeline["records"],
         "blobs": len(blobs),
         "blob_mb": round(blob_mb, 1),
+        "largest_blob_mb": round(largest_blob_mb, 1),
         "limit_records_per_s": limit["records"] / limit["seconds"],
         "pipeline_records_per_s": pipeline["records"] / pipeline["seconds"],
         "pipeline_mb_per_s": blob_mb / pipeline["seconds"],
@@ -113,6 +159,8 @@ def _ingest_row(size: int, args: argparse.Namespace, scratch: Path) -> dict:
         "requests": pipeline["requests"],
         "expected_requests": len(blobs) + _pages(len(blobs)),
         "retries": pipeline["retries"],
+        "throttled": pipeline["throttled"],
+        "seconds_waited": pipeline["seconds_waited"],
         "peak_rss_mb": round(pipeline["peak_rss_mb"], 1),
         "pipeline_seconds": pipeline["seconds"],
         "limit_seconds": limit["seconds"],
@@ -152,7 +200,13 @@ def _client(base_url: str, ca: str, workers: int) -> ManagementApiClient:
 class _emulator:
     """The emulator in its own process, so it never competes with the pipeline's GIL."""
 
-    def __init__(self, records_per_hour: int, latency_ms: int, scratch: Path) -> None:
+    def __init__(
+        self,
+        records_per_hour: int,
+        latency_ms: int,
+        scratch: Path,
+        blobs_per_hour: int | None = None,
+    ) -> None:
         self._command = [
             sys.executable,
             "-m",
@@ -167,8 +221,12 @@ class _emulator:
             "--ca-out",
             str(scratch / "ca.pem"),
             "--blob-cache-mb",
-            "4096",
+            str(max(4096, records_per_hour * 1200 >> 20)),
+            "--requests-per-minute",
+            "0",
         ]
+        if blobs_per_hour:
+            self._command += ["--blobs-per-hour", str(blobs_per_hour)]
         if latency_ms:
             self._command += ["--latency-ms", str(latency_ms)]
         self._ca = scratch / "ca.pem"
@@ -200,6 +258,23 @@ def _print_ingest(row: dict) -> None:
         f"{row['expected_requests']}), retries {row['retries']}"
     )
     print(f"  peak RSS              {row['peak_rss_mb']} MB")
+
+
+def _print_slope(rows: list[dict]) -> None:
+    """Peak RSS against the size of the one blob in the window (least squares)."""
+    sizes = [row["largest_blob_mb"] for row in rows]
+    rss = [row["peak_rss_mb"] for row in rows]
+    mean_size, mean_rss = sum(sizes) / len(sizes), sum(rss) / len(rss)
+    spread = sum((size - mean_size) ** 2 for size in sizes)
+    slope = (
+        sum((size - mean_size) * (value - mean_rss) for size, value in zip(sizes, rss, strict=True))
+        / spread
+        if spread
+        else 0.0
+    )
+    print(f"\npeak RSS against blob size: {slope:.2f} MB of RSS per MB of blob")
+    for size, value in zip(sizes, rss, strict=True):
+        print(f"  {size:>6.1f} MB blob → {value:.0f} MB peak RSS")
 
 
 def _print_queries(queries: dict) -> None:
