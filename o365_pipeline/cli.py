@@ -1,4 +1,4 @@
-"""The `o365-pipeline` command: demo, emulator, sql, views."""
+"""The `o365-pipeline` command: demo, emulator, tenants, consent-url, doctor, sql, views."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from o365_pipeline import tenant_cli
     from o365_pipeline.emulator import command as emulator_command
 
     parser = argparse.ArgumentParser(
@@ -40,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     emulator = commands.add_parser("emulator", help="serve the local Management API emulator")
     emulator_command.add_arguments(emulator)
     emulator.set_defaults(handler=emulator_command.run)
+
+    tenant_cli.add_arguments(commands)
 
     sql = commands.add_parser("sql", help="run SQL over the landed Parquet (DuckDB views)")
     sql.add_argument("query", help='e.g. "SELECT Operation, count(*) FROM audit GROUP BY 1"')

@@ -24,6 +24,9 @@ from o365_pipeline.defs.assets import (
 from o365_pipeline.defs.partitions import audit_partitions
 from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
 from o365_pipeline.defs.schedules import build_hourly_schedule
+from o365_pipeline.defs.sensors import build_tenant_registry_sensor
+from o365_pipeline.registry import TenantRegistry, registry_path
+from o365_pipeline.tenant_directory import RegistryTenants
 from o365_pipeline.tenants import tenants_from_environment
 
 INGEST_JOB_NAME = "ingest_windows"
@@ -47,11 +50,18 @@ def management_api_from_environment(data_dir: str) -> ManagementApiResource:
     )
 
 
+def tenant_directory(data_dir: str) -> RegistryTenants:
+    """The registry's tenants; before any registration, the environment's (or the demo's)."""
+    return RegistryTenants(
+        TenantRegistry(registry_path(data_dir)), fallback=tenants_from_environment()
+    )
+
+
 def build_definitions() -> dg.Definitions:
     """Assemble assets, job, schedule and resources for the configured tenants."""
-    tenants = tenants_from_environment()
     data_dir = os.environ.get("O365_DATA_DIR", "data")
-    partitions = audit_partitions(tenants)
+    tenants = tenant_directory(data_dir)
+    partitions = audit_partitions()
     content_assets = [
         asset
         for content_type in CONTENT_TYPES
@@ -72,6 +82,7 @@ def build_definitions() -> dg.Definitions:
         assets=[build_subscriptions_asset(tenants), *content_assets],
         jobs=[ingest_job],
         schedules=[schedule],
+        sensors=[build_tenant_registry_sensor(tenants)],
         resources={
             "management_api": management_api_from_environment(data_dir),
             "storage": StorageResource(data_dir=data_dir),

@@ -17,9 +17,8 @@ import dagster as dg
 
 from o365_pipeline.content_types import CONTENT_TYPES
 from o365_pipeline.defs.assets import SUBSCRIPTIONS_KEY
-from o365_pipeline.defs.partitions import partition_key_for
+from o365_pipeline.defs.partitions import partition_key_for, sync_tenant_partitions
 from o365_pipeline.storage.views import connect
-from o365_pipeline.tenants import DEMO_TENANTS
 
 DAGSTER_YAML = "telemetry:\n  enabled: false\n"
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -51,19 +50,21 @@ def run_demo(
     started = time.monotonic()
     data_dir = data_dir.resolve()
     _prepare_environment(data_dir, records_per_hour, say)
-    from o365_pipeline.definitions import INGEST_JOB_NAME, build_definitions
+    from o365_pipeline.definitions import INGEST_JOB_NAME, build_definitions, tenant_directory
 
     defs = build_definitions()
+    tenants = tenant_directory(str(data_dir)).all()
     now = datetime.now(UTC)
     newest = now.replace(minute=0, second=0, microsecond=0)
     windows = tuple(newest - timedelta(hours=offset) for offset in range(hours, 0, -1))
     with dg.DagsterInstance.get() as instance:
-        say(f"Starting the local emulator and subscribing {len(DEMO_TENANTS)} demo tenants …")
+        sync_tenant_partitions(instance, tenants)
+        say(f"Starting the local emulator and subscribing {len(tenants)} tenants …")
         defs.resolve_implicit_global_asset_job_def().execute_in_process(
             asset_selection=[SUBSCRIPTIONS_KEY], instance=instance, run_config=QUIET_RUN_CONFIG
         )
         job = defs.resolve_job_def(INGEST_JOB_NAME)
-        for tenant in DEMO_TENANTS:
+        for tenant in tenants:
             for window_start in windows:
                 say(
                     f"Materializing {tenant.name} {window_start:%Y-%m-%d %H:00} UTC "
@@ -74,8 +75,8 @@ def run_demo(
                     instance=instance,
                     run_config=QUIET_RUN_CONFIG,
                 )
-    emulator = defs.resources["management_api"].emulator(DEMO_TENANTS)
-    truth = sum(len(_ground_truth(emulator, tenant.tenant_id, windows)) for tenant in DEMO_TENANTS)
+    emulator = defs.resources["management_api"].emulator(tenants)
+    truth = sum(len(_ground_truth(emulator, tenant.tenant_id, windows)) for tenant in tenants)
     landed = _print_summary(data_dir, windows, say)
     result = DemoResult(
         windows=windows,

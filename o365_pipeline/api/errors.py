@@ -138,8 +138,44 @@ ADVICE: dict[str, ErrorAdvice] = {
         "tenant's token is valid only on its own cloud's API host.",
     ),
     "AADSTS700027": ErrorAdvice(
-        "The certificate assertion was rejected.",
-        "Upload the certificate to the app registration; check the thumbprint.",
+        "Entra ID rejected the certificate credential: no certificate with the configured "
+        "thumbprint is registered on the app, the registered one has expired, or the private "
+        "key does not belong to the certificate with that thumbprint (the message says which "
+        "and shows the thumbprint sent).",
+        "Upload the certificate (public .cer/.pem) under the app registration's Certificates & "
+        "secrets, set the thumbprint to the SHA-1 thumbprint shown there, and use the private "
+        "key that was generated with that certificate; renew an expired certificate.",
+    ),
+    "AADSTS700024": ErrorAdvice(
+        "The signed certificate assertion is outside its valid time range: this machine's "
+        "clock differs from Entra ID's by more than a few minutes.",
+        "Synchronise the clock (NTP); the assertion is signed with the local time.",
+    ),
+    "AADSTS700021": ErrorAdvice(
+        "The certificate assertion was issued for another application id than the client id "
+        "of the request.",
+        "Use the same application (client) id in O365_CLIENT_ID as the app registration that "
+        "holds the certificate.",
+    ),
+    "AADSTS700023": ErrorAdvice(
+        "The certificate assertion names another token endpoint (audience) than the one it was "
+        "sent to.",
+        "Check the tenant id, the cloud (O365_CLOUD) and the login host (O365_LOGIN_BASE_URL); "
+        "the assertion must be made for the tenant's own token endpoint.",
+    ),
+    "AADSTS50027": ErrorAdvice(
+        "Entra ID could not read the certificate assertion (not a JWT, or no certificate "
+        "thumbprint in its header).",
+        "Configure the certificate credential with its private key (PEM) and SHA-1 thumbprint.",
+    ),
+    "AADSTS90011": ErrorAdvice(
+        "The client assertion type is not the JWT bearer type Entra ID expects.",
+        "Report this as a client bug.",
+    ),
+    "AADSTS7000216": ErrorAdvice(
+        "The token request carried two client credentials (a secret and a certificate "
+        "assertion) or none.",
+        "Configure exactly one credential: a client secret or a certificate.",
     ),
 }
 

@@ -5,10 +5,13 @@ Each asset body decodes its partition, calls one core function and reports metad
 work itself lives in `o365_pipeline.ingest`.
 """
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import dagster as dg
 
+from o365_pipeline.api.client import ManagementApiClient
+from o365_pipeline.api.errors import ManagementApiError
 from o365_pipeline.content_types import CONTENT_TYPES, ContentType
 from o365_pipeline.defs.checks import (
     audit_check_results,
@@ -32,6 +35,7 @@ from o365_pipeline.ingest.partition_summary import summarize_partition
 from o365_pipeline.ingest.permissions import missing_permission_warning
 from o365_pipeline.ingest.schema_report import report_schema_drift
 from o365_pipeline.ingest.subscriptions import ensure_subscriptions
+from o365_pipeline.tenant_directory import TenantDirectory, as_directory
 from o365_pipeline.tenants import Tenant
 
 SUBSCRIPTIONS_KEY = dg.AssetKey("subscriptions")
@@ -49,17 +53,33 @@ def audit_key(content_type: ContentType) -> dg.AssetKey:
     return dg.AssetKey(["audit", content_type.slug])
 
 
-def build_subscriptions_asset(tenants: tuple[Tenant, ...]) -> dg.AssetsDefinition:
+def build_subscriptions_asset(
+    tenants: TenantDirectory | Sequence[Tenant],
+) -> dg.AssetsDefinition:
     """The asset that makes sure all five content types are subscribed for every tenant."""
+    directory = as_directory(tenants)
 
     @dg.asset(key=SUBSCRIPTIONS_KEY, group_name="subscriptions", kinds={"o365"})
     def subscriptions(management_api: ManagementApiResource) -> dg.MaterializeResult:
-        """Activity API subscriptions: every content type enabled for every tenant."""
-        statuses = []
-        with reported_as_failure():
-            for tenant in tenants:
-                client = management_api.client_for(tenant, tenants)
+        """Activity API subscriptions: every content type enabled for every tenant.
+
+        One tenant's refusal (auditing off, consent missing) does not stop the others: all
+        are attempted, then the failed ones are named together.
+        """
+        statuses, failures = [], []
+        served = directory.all()
+        for tenant in served:
+            try:
+                client = management_api.client_for(tenant, served, directory.entry(tenant.name))
                 statuses += ensure_subscriptions(client, tenant.name, CONTENT_TYPES)
+            except ManagementApiError as error:
+                failures.append(f"{tenant.name}: {error}")
+        if failures:
+            raise dg.Failure(
+                description=f"{len(failures)} of {len(served)} tenant(s) could not be "
+                "subscribed (the others were): " + " | ".join(failures),
+                metadata=subscriptions_metadata(statuses),
+            )
         return dg.MaterializeResult(metadata=subscriptions_metadata(statuses))
 
     return subscriptions
@@ -67,12 +87,17 @@ def build_subscriptions_asset(tenants: tuple[Tenant, ...]) -> dg.AssetsDefinitio
 
 def build_content_type_assets(
     content_type: ContentType,
-    tenants: tuple[Tenant, ...],
+    tenants: TenantDirectory | Sequence[Tenant],
     partitions: dg.PartitionsDefinition,
 ) -> list[dg.AssetsDefinition]:
     """The listing and audit-table assets of one content type (one definition, five uses)."""
-    tenants_by_name = {tenant.name: tenant for tenant in tenants}
+    directory = as_directory(tenants)
     table_key = audit_key(content_type)
+
+    def client_for(management_api: ManagementApiResource, name: str) -> ManagementApiClient:
+        with reported_as_failure():
+            tenant = directory.get(name)
+            return management_api.client_for(tenant, directory.all(), directory.entry(name))
 
     @dg.asset(
         key=listing_key(content_type),
@@ -89,7 +114,7 @@ def build_content_type_assets(
         storage: StorageResource,
     ) -> dg.MaterializeResult:
         partition = decode_partition(context)
-        client = management_api.client_for(tenants_by_name[partition.tenant], tenants)
+        client = client_for(management_api, partition.tenant)
         with reported_as_failure():
             report = list_window(
                 client,
@@ -121,7 +146,7 @@ def build_content_type_assets(
         storage: StorageResource,
     ) -> dg.MaterializeResult:
         partition = decode_partition(context)
-        client = management_api.client_for(tenants_by_name[partition.tenant], tenants)
+        client = client_for(management_api, partition.tenant)
         with reported_as_failure():
             report = ingest_window(
                 client,

@@ -11,6 +11,7 @@ import dagster as dg
 
 from o365_pipeline.api.errors import ManagementApiError, RetentionWindowError
 from o365_pipeline.ingest.audit_table import IncompleteWindowError
+from o365_pipeline.registry import RegistryError
 
 
 @contextmanager
@@ -29,6 +30,8 @@ def reported_as_failure() -> Iterator[None]:
         raise dg.Failure(
             description=str(error), metadata={"error_code": error.code or ""}
         ) from error
+    except RegistryError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from error
     except IncompleteWindowError as error:
         raise dg.Failure(
             description=str(error),

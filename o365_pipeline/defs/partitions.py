@@ -19,6 +19,7 @@ from o365_pipeline.tenants import Tenant
 
 WINDOW_DIMENSION = "window"
 TENANT_DIMENSION = "tenant"
+TENANT_PARTITIONS_NAME = "tenants"
 PARTITION_HISTORY = timedelta(days=8)
 
 
@@ -29,14 +30,35 @@ def window_partitions(now: datetime | None = None) -> dg.HourlyPartitionsDefinit
     return dg.HourlyPartitionsDefinition(start_date=start.strftime("%Y-%m-%d-%H:%M"))
 
 
-def audit_partitions(tenants: Sequence[Tenant]) -> dg.MultiPartitionsDefinition:
-    """Window × tenant, so the same assets serve one tenant or fifty."""
-    return dg.MultiPartitionsDefinition(
-        {
-            WINDOW_DIMENSION: window_partitions(),
-            TENANT_DIMENSION: dg.StaticPartitionsDefinition([tenant.name for tenant in tenants]),
-        }
+def audit_partitions(tenants: Sequence[Tenant] | None = None) -> dg.MultiPartitionsDefinition:
+    """Window × tenant, so the same assets serve one tenant or fifty.
+
+    With `tenants`, the tenant dimension is that fixed list; without, it is dynamic: the
+    registry sensor (and `o365-pipeline tenants add`) adds and removes tenants at run time.
+    """
+    tenant_dimension = (
+        dg.StaticPartitionsDefinition([tenant.name for tenant in tenants])
+        if tenants is not None
+        else dg.DynamicPartitionsDefinition(name=TENANT_PARTITIONS_NAME)
     )
+    return dg.MultiPartitionsDefinition(
+        {WINDOW_DIMENSION: window_partitions(), TENANT_DIMENSION: tenant_dimension}
+    )
+
+
+def sync_tenant_partitions(
+    instance: dg.DagsterInstance, tenants: Sequence[Tenant]
+) -> tuple[list[str], list[str]]:
+    """Make the instance's dynamic tenant partitions exactly `tenants`; (added, removed)."""
+    current = set(instance.get_dynamic_partitions(TENANT_PARTITIONS_NAME))
+    wanted = [tenant.name for tenant in tenants]
+    added = [name for name in wanted if name not in current]
+    removed = sorted(current - set(wanted))
+    if added:
+        instance.add_dynamic_partitions(TENANT_PARTITIONS_NAME, added)
+    for name in removed:
+        instance.delete_dynamic_partition(TENANT_PARTITIONS_NAME, name)
+    return added, removed
 
 
 def partition_key_for(tenant: str, window_start: datetime) -> dg.MultiPartitionKey:

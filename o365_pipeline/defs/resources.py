@@ -17,6 +17,7 @@ from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.settings import ClientSecret, ClientSettings, RetryPolicy
 from o365_pipeline.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from o365_pipeline.emulator.embedded import EmbeddedEmulator, embedded_emulator
+from o365_pipeline.registry import RegisteredTenant, with_own_credentials
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.tenants import Tenant
 
@@ -89,9 +90,18 @@ class ManagementApiResource(dg.ConfigurableResource):
         """Whether calls go to the embedded emulator (no client id configured)."""
         return not self.client_id
 
-    def client_for(self, tenant: Tenant, all_tenants: tuple[Tenant, ...]) -> ManagementApiClient:
-        """This process's client for `tenant` (one msal application and session per tenant)."""
+    def client_for(
+        self,
+        tenant: Tenant,
+        all_tenants: tuple[Tenant, ...],
+        entry: RegisteredTenant | None = None,
+    ) -> ManagementApiClient:
+        """This process's client for `tenant` (one msal application and session per tenant),
+        with the tenant's own app registration when its registry `entry` names one.
+        """
         settings = self._settings_for(tenant, all_tenants)
+        if entry is not None and not self.uses_emulator:
+            settings = with_own_credentials(settings, entry)
         with _clients_lock:
             if settings not in _clients:
                 _clients[settings] = ManagementApiClient(settings)
@@ -111,7 +121,7 @@ class ManagementApiResource(dg.ConfigurableResource):
                 tenant_id=tenant.tenant_id,
                 client_id=self.client_id,
                 credential=ClientSecret(self.client_secret or ""),
-                cloud=self.cloud,
+                cloud=tenant.cloud if tenant.cloud != "commercial" else self.cloud,
                 api_base_url=self.api_base_url,
                 login_base_url=self.login_base_url,
                 ca_bundle=self.ca_bundle,

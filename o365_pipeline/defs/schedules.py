@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 import dagster as dg
 
-from o365_pipeline.defs.partitions import partition_key_for
+from o365_pipeline.defs.partitions import TENANT_PARTITIONS_NAME, partition_key_for
 from o365_pipeline.ingest.settled_windows import settled_window_starts
+from o365_pipeline.tenant_directory import TenantDirectory, as_directory
 from o365_pipeline.tenants import Tenant
 
 
 def build_hourly_schedule(
     job: dg.UnresolvedAssetJobDefinition,
-    tenants: tuple[Tenant, ...],
+    tenants: TenantDirectory | Sequence[Tenant],
     *,
     lag: timedelta,
     windows_per_tick: int,
@@ -21,9 +23,11 @@ def build_hourly_schedule(
     """Each hour, `lag` after the hour, materialize the newest settled window(s) per tenant.
 
     Re-materializing the previous window(s) too (`windows_per_tick` > 1) picks up blobs that
-    appear late; partitions are idempotent, so this never duplicates data.
+    appear late; partitions are idempotent, so this never duplicates data. Tenants are read at
+    each tick, and only those whose partitions exist are requested (a removed tenant drops out).
     """
     minute = int(lag.total_seconds() // 60) % 60
+    directory = as_directory(tenants)
 
     @dg.schedule(
         name="hourly_audit_ingest",
@@ -36,8 +40,20 @@ def build_hourly_schedule(
         for window_start in settled_window_starts(
             context.scheduled_execution_time, lag=lag, count=windows_per_tick
         ):
-            for tenant in tenants:
+            for tenant in directory.all():
+                if not _has_partitions(context, tenant.name):
+                    continue
                 key = partition_key_for(tenant.name, window_start)
                 yield dg.RunRequest(run_key=f"{key}", partition_key=key)
 
     return hourly_audit_ingest
+
+
+def _has_partitions(context: dg.ScheduleEvaluationContext, name: str) -> bool:
+    """Whether the tenant's partitions exist (always, for a static tenant dimension)."""
+    try:
+        instance = context.instance
+    except dg.DagsterInvariantViolationError:  # a context built without an instance
+        return True
+    known = instance.get_dynamic_partitions(TENANT_PARTITIONS_NAME)
+    return not known or name in known

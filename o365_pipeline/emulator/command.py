@@ -10,6 +10,7 @@ import signal
 import threading
 from pathlib import Path
 
+from o365_pipeline.emulator.certificates import load_certificates
 from o365_pipeline.emulator.faults import KINDS, FaultRule, FaultSpecError, parse_fault
 from o365_pipeline.emulator.server import (
     DEFAULT_CLIENT_ID,
@@ -113,7 +114,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="TENANT_GUID",
         help="play a tenant whose unified audit logging is off (repeatable; also served)",
     )
+    parser.add_argument(
+        "--tenant-roles",
+        action="append",
+        default=[],
+        type=_tenant_roles,
+        metavar="TENANT_GUID=ROLE,ROLE",
+        help="the app roles admin consent granted in that tenant (default: all three)",
+    )
+    parser.add_argument(
+        "--client-certificate",
+        action="append",
+        default=[],
+        type=_certificate_file,
+        metavar="FILE.pem",
+        help="register this PEM certificate (public part) on the app, so a client may "
+        "authenticate with its key instead of the secret (repeatable)",
+    )
     parser.add_argument("--fingerprint", default="", help=argparse.SUPPRESS)
+
+
+def _tenant_roles(text: str) -> tuple[str, tuple[str, ...]]:
+    tenant, sep, roles = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected TENANT_GUID=ROLE,ROLE, got {text!r}")
+    try:
+        tenant = validate_tenant_id(tenant.strip())
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return tenant, tuple(role.strip() for role in roles.split(",") if role.strip())
 
 
 def _replay(text: str) -> tuple[str, Path]:
@@ -136,10 +165,26 @@ def _fault(text: str) -> FaultRule:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _certificate_file(text: str) -> str:
+    """The PEM text of a certificate file, checked now so a wrong file is a usage error and
+    not a traceback at start (the message never echoes the file, which may hold a key).
+    """
+    try:
+        pem = Path(text).read_text()
+        load_certificates(pem)
+    except (OSError, UnicodeDecodeError) as error:
+        raise argparse.ArgumentTypeError(
+            f"cannot read {text}: {error.__class__.__name__}"
+        ) from None
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text}: {error}") from None
+    return pem
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM (or until idle, with --idle-exit)."""
     tenants = (
-        tuple(validate_tenant_id(tenant) for tenant in args.tenant)
+        tuple(dict.fromkeys(validate_tenant_id(tenant) for tenant in args.tenant))
         if args.tenant
         else tuple(tenant.tenant_id for tenant in DEMO_TENANTS)
     )
@@ -160,6 +205,8 @@ def run(args: argparse.Namespace) -> int:
         replay=tuple(args.replay),
         replay_hours=args.replay_hours,
         auditing_off_tenants=tuple(args.auditing_off),
+        tenant_roles=tuple(args.tenant_roles),
+        client_certificates=tuple(args.client_certificate),
         state_path=state_dir / "subscriptions.json" if state_dir else None,
     )
     emulator = _start(config, args, state_dir)

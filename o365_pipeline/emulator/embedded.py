@@ -26,6 +26,7 @@ from pathlib import Path
 import requests
 
 from o365_pipeline.emulator.command import ENDPOINT_FILE
+from o365_pipeline.emulator.samples import SAMPLE_TENANTS, sample_arguments
 
 IDLE_EXIT_SECONDS = 1800
 START_TIMEOUT_SECONDS = 30
@@ -74,7 +75,9 @@ def embedded_emulator(
     """The on-demand emulator for `state_dir`, started if none is running with these settings."""
     state_dir = state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
-    fingerprint = json.dumps({"tenants": sorted(tenant_ids), "records": records_per_hour})
+    fingerprint = json.dumps(
+        {"tenants": sorted(tenant_ids), "records": records_per_hour, "samples": 1}
+    )
     with _process_lock, _file_lock(state_dir / "emulator.lock"):
         running = _running(state_dir)
         if running and running[1] == fingerprint:
@@ -124,8 +127,11 @@ def _spawn(
         "--fingerprint",
         fingerprint,
     ]
+    samples = {sample.tenant_id for sample in SAMPLE_TENANTS}
     for tenant_id in tenant_ids:
-        command += ["--tenant", tenant_id]
+        if tenant_id not in samples:
+            command += ["--tenant", tenant_id]
+    command += sample_arguments()  # the onboarding samples, always played
     log = open(state_dir / "emulator.log", "ab")  # noqa: SIM115 - handed to the child
     process = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True

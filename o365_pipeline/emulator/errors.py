@@ -86,6 +86,26 @@ def access_denied() -> Reply:
     )
 
 
+CERTIFICATE_CREDENTIALS_DOC = (
+    "https://learn.microsoft.com/entra/identity-platform/certificate-credentials"
+)
+
+# AADSTS700027's (summary, reason) per problem with the key of a certificate assertion, in
+# Entra's live wording (passport-azure-ad #453, msal-js #8339, azure-sdk-for-java #25109).
+ASSERTION_KEY_PROBLEMS: dict[str, tuple[str, str]] = {
+    "not_found": (
+        "The certificate with identifier used to sign the client assertion is not registered "
+        "on application.",
+        "The key was not found.",
+    ),
+    "bad_signature": (
+        "Client assertion contains an invalid signature.",
+        "The provided signature value did not match the expected signature value.",
+    ),
+    "expired": ("Client assertion contains an invalid signature.", "The key used is expired."),
+}
+
+
 @dataclass(frozen=True)
 class EntraError:
     """One Entra token-endpoint error: status, OAuth `error` and the AADSTS text."""
@@ -119,12 +139,50 @@ ENTRA_ERRORS: dict[int, EntraError] = {
         "client secret value, not the client secret ID, for a secret added to app "
         "'{client_id}'.",
     ),
-    # The emulator registers secrets only; an assertion cannot match a registered key.
+    # A certificate assertion whose key Entra cannot use: one code, three live wordings (see
+    # ASSERTION_KEY_PROBLEMS); the thumbprint shown is the one the client sent, never key data.
     700027: EntraError(
         401,
         "invalid_client",
-        "The certificate with identifier used to sign the client assertion is not registered "
-        "on application '{client_id}'.",
+        "{summary} [Reason - {reason}, Thumbprint of key used by client: '{thumbprint}'"
+        "{found_key}, Please visit the Azure Portal, Graph Explorer or directly use MS Graph to "
+        "see configured keys for app Id '{client_id}'.]",
+    ),
+    # iss or sub of the assertion is not the client_id of the request (Azure SDK docs).
+    700021: EntraError(
+        401,
+        "invalid_client",
+        "Client assertion application identifier doesn't match 'client_id' parameter. Review "
+        f"the documentation at {CERTIFICATE_CREDENTIALS_DOC} .",
+    ),
+    # aud is not this tenant's token endpoint (live in MSAL.NET #2746, Azure SDK docs).
+    700023: EntraError(
+        401,
+        "invalid_client",
+        "Client assertion audience claim does not match Realm issuer. Review the documentation "
+        f"at {CERTIFICATE_CREDENTIALS_DOC} .",
+    ),
+    # exp passed or nbf not reached, beyond the clock-skew allowance.
+    700024: EntraError(
+        401,
+        "invalid_client",
+        "Client assertion is not within its valid time range. Current time: {current_time}, "
+        f"{{window}}. Review the documentation at {CERTIFICATE_CREDENTIALS_DOC} .",
+    ),
+    # Not a JWT, or a JWT without the key identifier (live texts, MSAL.NET #124 and
+    # panva/openid-client #348).
+    50027: EntraError(401, "invalid_client", "{reason}"),
+    # client_assertion_type other than jwt-bearer (live, ADAL Ruby #53).
+    90011: EntraError(400, "invalid_request", "Unexpected client assertion type."),
+    # Both a secret and an assertion [I]: Entra's exact answer is not documented. RFC 6749 §5.2
+    # makes "more than one mechanism for authenticating the client" an invalid_request; the code
+    # is Entra's for a wrong set of client credentials on client_credentials.
+    7000216: EntraError(
+        400,
+        "invalid_request",
+        "'client_assertion', 'client_secret' or 'request' is required for the "
+        "'client_credentials' grant type, and only one of them: this request carries both "
+        "'client_secret' and 'client_assertion'.",
     ),
     900144: EntraError(
         400, "invalid_request", "The request body must contain the following parameter: '{name}'."

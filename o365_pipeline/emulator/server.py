@@ -37,6 +37,7 @@ from o365_pipeline.emulator.identity import ALL_ROLES, IdentityService
 from o365_pipeline.emulator.listing import parse_api_time
 from o365_pipeline.emulator.replay import ReplayedTenants
 from o365_pipeline.emulator.responses import Reply, json_reply
+from o365_pipeline.emulator.samples import SAMPLE_TENANTS
 from o365_pipeline.emulator.state import SubscriptionState
 from o365_pipeline.emulator.synthetic import SyntheticTenants
 from o365_pipeline.emulator.tenant_content import TenantContent
@@ -68,6 +69,8 @@ class EmulatorConfig:
     # granted (drives AF10001 and DLP detections), and a fixed number of blobs per hour
     # (None = seeded, 2-4 for small volumes, more so a blob holds about 5,000 records).
     granted_roles: tuple[str, ...] = ALL_ROLES
+    # Per tenant: (tenant_id, roles) pairs overriding granted_roles for that tenant.
+    tenant_roles: tuple[tuple[str, tuple[str, ...]], ...] = ()
     blobs_per_hour: int | None = None
     blob_cache_mb: int = 64
     # A cloud round trip for every Activity API request (benchmarks use 100 ms).
@@ -88,6 +91,10 @@ class EmulatorConfig:
     # (tenant_id, cloud name of o365_pipeline.api.clouds.CLOUDS) pairs; unnamed tenants are
     # "commercial". Tokens are issued and accepted only for the tenant's cloud resource.
     tenant_clouds: tuple[tuple[str, str], ...] = ()
+    # PEM certificates (public part only) registered on the app, as uploaded to an app
+    # registration: a client assertion signed by one of their keys authenticates the client
+    # like the secret does (`--client-certificate`; certificates.make_self_signed_certificate).
+    client_certificates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,10 +140,13 @@ class Emulator:
             token_lifetime_seconds=config.token_lifetime_seconds,
             clock=self.clock,
             granted_roles=config.granted_roles,
+            tenant_roles=config.tenant_roles,
             tenant_domains={
-                f"{tenant.name}.onmicrosoft.com": tenant.tenant_id for tenant in DEMO_TENANTS
+                f"{tenant.name}.onmicrosoft.com": tenant.tenant_id
+                for tenant in (*DEMO_TENANTS, *SAMPLE_TENANTS)
             },
             tenant_clouds=config.tenant_clouds,
+            client_certificates=config.client_certificates,
         )
         self.api = ActivityApi(
             base_url=self.base_url,

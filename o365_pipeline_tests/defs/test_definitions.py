@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from o365_pipeline.definitions import INGEST_JOB_NAME, defs
+from o365_pipeline.defs.partitions import sync_tenant_partitions
 from o365_pipeline.tenants import DEMO_TENANTS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,13 +36,20 @@ def test_definitions_hold_subscriptions_and_a_listing_and_table_per_content_type
     assert len([key for key in keys if key.startswith("audit/")]) == 5
 
 
-def test_hourly_schedule_requests_every_tenant_for_the_settled_windows():
+def _tick(instance):
     schedule = defs.resolve_schedule_def("hourly_audit_ingest")
     context = dg.build_schedule_context(
+        instance=instance,
         scheduled_execution_time=datetime(2026, 11, 25, 10, 15, tzinfo=UTC),
         repository_def=defs.get_repository_def(),
     )
-    requests = list(schedule.evaluate_tick(context).run_requests)
+    return list(schedule.evaluate_tick(context).run_requests)
+
+
+def test_hourly_schedule_requests_every_tenant_for_the_settled_windows():
+    with dg.instance_for_test() as instance:
+        sync_tenant_partitions(instance, DEMO_TENANTS)
+        requests = _tick(instance)
     keys = {
         (
             request.partition_key.keys_by_dimension["tenant"],
@@ -54,4 +62,12 @@ def test_hourly_schedule_requests_every_tenant_for_the_settled_windows():
         for tenant in DEMO_TENANTS
         for window in ("2026-11-25-08:00", "2026-11-25-09:00")
     }
-    assert schedule.job_name == INGEST_JOB_NAME
+    assert defs.resolve_schedule_def("hourly_audit_ingest").job_name == INGEST_JOB_NAME
+
+
+def test_a_tenant_whose_partitions_were_removed_drops_out_of_the_schedule():
+    with dg.instance_for_test() as instance:
+        sync_tenant_partitions(instance, DEMO_TENANTS)
+        sync_tenant_partitions(instance, DEMO_TENANTS[:1])
+        tenants = {request.partition_key.keys_by_dimension["tenant"] for request in _tick(instance)}
+    assert tenants == {DEMO_TENANTS[0].name}

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from o365_pipeline.defs.assets import SUBSCRIPTIONS_KEY
-from o365_pipeline.defs.partitions import partition_key_for
+from o365_pipeline.defs.partitions import partition_key_for, sync_tenant_partitions
 from o365_pipeline.emulator import DEFAULT_CLIENT_ID, EmulatorConfig, start_emulator
 
 TENANT_ID = "3c9d2b7e-55aa-4c1f-9e0b-8f2d6a1c4e77"
@@ -27,11 +27,16 @@ def test_environment_variables_alone_switch_the_pipeline_to_another_tenant(tmp_p
             "O365_DATA_DIR": str(tmp_path),
         }.items():
             monkeypatch.setenv(name, value)
-        from o365_pipeline.definitions import INGEST_JOB_NAME, build_definitions
+        from o365_pipeline.definitions import (
+            INGEST_JOB_NAME,
+            build_definitions,
+            tenant_directory,
+        )
 
         defs = build_definitions()
         window = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
         with dg.DagsterInstance.ephemeral() as instance:
+            sync_tenant_partitions(instance, tenant_directory(str(tmp_path)).all())
             defs.resolve_implicit_global_asset_job_def().execute_in_process(
                 asset_selection=[SUBSCRIPTIONS_KEY], instance=instance
             )

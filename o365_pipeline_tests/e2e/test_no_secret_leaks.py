@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from o365_pipeline.defs.assets import SUBSCRIPTIONS_KEY
-from o365_pipeline.defs.partitions import partition_key_for
+from o365_pipeline.defs.partitions import partition_key_for, sync_tenant_partitions
 from o365_pipeline.emulator import DEFAULT_CLIENT_ID, EmulatorConfig, start_emulator
 from o365_pipeline.emulator.faults import make_rule
 
@@ -49,7 +49,11 @@ def test_no_secret_or_token_in_logs_metadata_errors_or_files(tmp_path, monkeypat
                 "O365_DATA_DIR": str(tmp_path),
             }.items():
                 monkeypatch.setenv(name, value)
-            from o365_pipeline.definitions import INGEST_JOB_NAME, build_definitions
+            from o365_pipeline.definitions import (
+                INGEST_JOB_NAME,
+                build_definitions,
+                tenant_directory,
+            )
 
             defs = build_definitions()
             window = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(
@@ -57,6 +61,7 @@ def test_no_secret_or_token_in_logs_metadata_errors_or_files(tmp_path, monkeypat
             )
             events = []
             with dg.DagsterInstance.ephemeral() as instance:
+                sync_tenant_partitions(instance, tenant_directory(str(tmp_path)).all())
                 runs = [
                     defs.resolve_implicit_global_asset_job_def().execute_in_process(
                         asset_selection=[SUBSCRIPTIONS_KEY], instance=instance, run_config=DEBUG_RUN

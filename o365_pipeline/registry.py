@@ -1,0 +1,192 @@
+"""The tenant registry: the customers this deployment serves, as one plain JSON file that the
+CLI edits and the Dagster code location reads on every use (so adding a tenant needs no code
+change and no restart).
+
+Each entry binds a customer name (safe as a folder and a partition key) to an Entra tenant id
+and cloud, and optionally to its own app registration. Secrets never enter the file: an entry
+names the *environment variable* holding its client secret, or the PEM file and thumbprint of
+its certificate; entries without either use the shared app registration
+(`O365_CLIENT_ID` / `O365_CLIENT_SECRET`), the usual set-up of a multi-tenant app serving many
+customers.
+
+Writes take an exclusive lock and replace the file atomically, so two `tenants add` at once
+both land and a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from o365_pipeline.api.clouds import CLOUDS
+from o365_pipeline.api.settings import ClientCertificate, ClientSecret, ClientSettings
+from o365_pipeline.storage.atomic import publish, temporary_path_for
+from o365_pipeline.tenants import (
+    InvalidTenantError,
+    Tenant,
+    validate_customer_name,
+    validate_tenant_id,
+)
+
+REGISTRY_FILE_NAME = "tenants.json"
+_ENV_NAME = "O365_TENANTS_FILE"
+
+
+class RegistryError(ValueError):
+    """A registry operation that cannot be done as asked (the message says why and how)."""
+
+
+@dataclass(frozen=True)
+class RegisteredTenant:
+    """One customer in the registry."""
+
+    name: str
+    tenant_id: str
+    cloud: str = "commercial"
+    added_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    # Own app registration (optional; else the shared one). Never a secret itself.
+    client_id: str | None = None
+    client_secret_env: str | None = None
+    certificate_file: str | None = None
+    certificate_thumbprint: str | None = None
+
+    def __post_init__(self) -> None:
+        validate_customer_name(self.name)
+        validate_tenant_id(self.tenant_id)
+        if self.cloud not in CLOUDS:
+            raise InvalidTenantError(
+                f"Unknown cloud {self.cloud!r} for {self.name}: use one of {', '.join(CLOUDS)}."
+            )
+        if self.client_id is not None:
+            validate_tenant_id(self.client_id)  # app ids are GUIDs too
+        if bool(self.certificate_file) != bool(self.certificate_thumbprint):
+            raise InvalidTenantError(
+                f"{self.name}: a certificate needs both its PEM file and its thumbprint."
+            )
+
+    @property
+    def tenant(self) -> Tenant:
+        """The plain `Tenant` the API layer works with."""
+        return Tenant(name=self.name, tenant_id=self.tenant_id, cloud=self.cloud)
+
+
+def registry_path(data_dir: Path | str) -> Path:
+    """Where the registry lives: `O365_TENANTS_FILE`, else `<data_dir>/tenants.json`."""
+    override = os.environ.get(_ENV_NAME)
+    return Path(override) if override else Path(data_dir) / REGISTRY_FILE_NAME
+
+
+class TenantRegistry:
+    """Read and change the registry file at `path`."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+
+    def exists(self) -> bool:
+        """Whether any tenant was ever registered here."""
+        return self.path.exists()
+
+    def tenants(self) -> tuple[RegisteredTenant, ...]:
+        """Every registered tenant, in the order added."""
+        if not self.path.exists():
+            return ()
+        try:
+            entries = json.loads(self.path.read_text())["tenants"]
+            return tuple(RegisteredTenant(**entry) for entry in entries)
+        except (ValueError, KeyError, TypeError) as error:
+            raise RegistryError(
+                f"The tenant registry {self.path} is not readable ({error}). Fix or remove the "
+                "file; `o365-pipeline tenants list` shows what it holds once it parses."
+            ) from None
+
+    def get(self, name: str) -> RegisteredTenant:
+        """The tenant called `name`."""
+        for entry in self.tenants():
+            if entry.name == name:
+                return entry
+        known = ", ".join(entry.name for entry in self.tenants()) or "none yet"
+        raise RegistryError(
+            f"No tenant called {name!r} in {self.path} (registered: {known}). Add it with "
+            "`o365-pipeline tenants add <customer-name> <tenant-id>`."
+        )
+
+    def add(self, entry: RegisteredTenant) -> RegisteredTenant:
+        """Register a tenant; refuses a name or tenant id already registered."""
+        with self._locked() as entries:
+            for existing in entries:
+                if existing.name == entry.name:
+                    raise RegistryError(
+                        f"A tenant called {entry.name!r} is already registered "
+                        f"({existing.tenant_id}); remove it first or pick another name."
+                    )
+                if existing.tenant_id == entry.tenant_id:
+                    raise RegistryError(
+                        f"Tenant {entry.tenant_id} is already registered as {existing.name!r}."
+                    )
+            entries.append(entry)
+        return entry
+
+    def remove(self, name: str) -> RegisteredTenant:
+        """Unregister a tenant and return its entry."""
+        with self._locked() as entries:
+            for position, existing in enumerate(entries):
+                if existing.name == name:
+                    del entries[position]
+                    return existing
+        raise RegistryError(f"No tenant called {name!r} in {self.path}.")
+
+    @contextmanager
+    def _locked(self) -> Iterator[list[RegisteredTenant]]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(f".{self.path.name}.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            entries = list(self.tenants())
+            yield entries
+            temporary = temporary_path_for(self.path)
+            payload = {"tenants": [_without_nones(asdict(entry)) for entry in entries]}
+            temporary.write_text(json.dumps(payload, indent=2) + "\n")
+            publish(temporary, self.path)
+
+
+def _without_nones(entry: dict) -> dict:
+    return {key: value for key, value in entry.items() if value is not None}
+
+
+def with_own_credentials(settings: ClientSettings, entry: RegisteredTenant) -> ClientSettings:
+    """`settings` with the entry's own app registration, when it has one.
+
+    Raises:
+        RegistryError: the entry names a secret variable that is not set, or an unreadable
+            certificate file (the message names which, never a value).
+
+    """
+    credential = settings.credential
+    if entry.client_secret_env:
+        secret = os.environ.get(entry.client_secret_env)
+        if not secret:
+            raise RegistryError(
+                f"Tenant {entry.name} takes its client secret from ${entry.client_secret_env}, "
+                "which is not set in this process's environment."
+            )
+        credential = ClientSecret(secret)
+    elif entry.certificate_file:
+        try:
+            key = Path(entry.certificate_file).read_text()
+        except OSError as error:
+            raise RegistryError(
+                f"Tenant {entry.name}: cannot read its certificate key file "
+                f"{entry.certificate_file} ({error.strerror})."
+            ) from None
+        credential = ClientCertificate(private_key_pem=key, thumbprint=entry.certificate_thumbprint)
+    return replace(
+        settings,
+        client_id=entry.client_id or settings.client_id,
+        credential=credential,
+        cloud=entry.cloud,
+    )

@@ -1,0 +1,268 @@
+"""`o365-pipeline tenants add|list|remove`, `consent-url` and `doctor`: onboarding from the
+command line. Argument parsing and printing only; the work is in `registry`, `onboarding` and
+the API client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from o365_pipeline.api.clouds import CLOUDS
+from o365_pipeline.api.errors import ManagementApiError
+from o365_pipeline.content_types import CONTENT_TYPES
+from o365_pipeline.registry import RegisteredTenant, RegistryError, TenantRegistry, registry_path
+from o365_pipeline.tenants import InvalidTenantError
+
+
+def add_arguments(commands: argparse._SubParsersAction) -> None:
+    """Register the commands on the top-level parser."""
+    tenants = commands.add_parser("tenants", help="register, list and remove customer tenants")
+    actions = tenants.add_subparsers(title="actions")
+
+    add = actions.add_parser("add", help="register a customer: name + tenant id (or domain)")
+    add.add_argument("name", help="customer name: lowercase letters, digits, '-' or '_'")
+    add.add_argument("tenant", help="Entra tenant GUID or a verified domain")
+    add.add_argument("--cloud", default="commercial", choices=sorted(CLOUDS))
+    add.add_argument("--client-id", help="the tenant's own app registration (default: shared)")
+    add.add_argument("--client-secret-env", help="env variable holding that app's secret")
+    add.add_argument("--certificate-file", help="PEM private key of that app's certificate")
+    add.add_argument("--certificate-thumbprint", help="SHA-1 thumbprint of that certificate")
+    add.set_defaults(handler=_add)
+
+    listing = actions.add_parser("list", help="show the registered tenants")
+    listing.set_defaults(handler=_list)
+
+    remove = actions.add_parser("remove", help="offboard a tenant")
+    remove.add_argument("name")
+    remove.add_argument(
+        "--keep-subscriptions",
+        action="store_true",
+        help="do not stop the tenant's Activity API subscriptions",
+    )
+    remove.add_argument(
+        "--delete-data", action="store_true", help="also delete its Parquet, listings, ledger"
+    )
+    remove.set_defaults(handler=_remove)
+
+    consent = commands.add_parser("consent-url", help="print the admin-consent URL of a tenant")
+    consent.add_argument("name")
+    consent.add_argument("--redirect-uri", help="where Entra sends the administrator after")
+    consent.set_defaults(handler=_consent_url)
+
+    doctor = commands.add_parser("doctor", help="check a tenant is ready, each check with a fix")
+    doctor.add_argument("name")
+    doctor.set_defaults(handler=_doctor)
+
+    backfill = commands.add_parser(
+        "backfill", help="materialize a tenant's last N complete hours through Dagster"
+    )
+    backfill.add_argument("name")
+    backfill.add_argument("--hours", type=int, default=24)
+    backfill.set_defaults(handler=_backfill)
+
+    for parser in (add, listing, remove, consent, doctor, backfill):
+        parser.add_argument("--data-dir", type=Path, default=Path("data"))
+    tenants.set_defaults(handler=lambda args: (tenants.print_help(), 2)[1])
+
+
+def _registry(args: argparse.Namespace) -> TenantRegistry:
+    return TenantRegistry(registry_path(args.data_dir))
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _add(args: argparse.Namespace) -> int:
+    from o365_pipeline.api.tenant_lookup import resolve_tenant_id
+
+    registry = _registry(args)
+    try:
+        api = _api(args.data_dir)
+        tenant_id = args.tenant
+        if "." in tenant_id:
+            base, verify = _login_base(api, args.cloud, args.data_dir)
+            tenant_id = resolve_tenant_id(tenant_id, login_base_url=base, verify=verify)
+            print(f"{args.tenant} is tenant {tenant_id}")
+        entry = registry.add(
+            RegisteredTenant(
+                name=args.name,
+                tenant_id=tenant_id,
+                cloud=args.cloud,
+                client_id=args.client_id,
+                client_secret_env=args.client_secret_env,
+                certificate_file=args.certificate_file,
+                certificate_thumbprint=args.certificate_thumbprint,
+            )
+        )
+    except (RegistryError, InvalidTenantError) as error:
+        return _fail(str(error))
+    print(f"registered {entry.name}: tenant {entry.tenant_id} ({entry.cloud}) in {registry.path}")
+    _sync_partitions(args.data_dir, registry)
+    print(
+        f"next: o365-pipeline consent-url {entry.name}   then   o365-pipeline doctor {entry.name}"
+    )
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    try:
+        entries = _registry(args).tenants()
+    except RegistryError as error:
+        return _fail(str(error))
+    if not entries:
+        print("no tenants registered (the demo tenants are served until one is)")
+        return 0
+    print(f"{'name':<24} {'tenant id':<38} {'cloud':<11} {'credentials':<22} added")
+    for entry in entries:
+        own = (
+            "own secret"
+            if entry.client_secret_env
+            else "own certificate"
+            if entry.certificate_file
+            else "shared app"
+        )
+        print(
+            f"{entry.name:<24} {entry.tenant_id:<38} {entry.cloud:<11} {own:<22} {entry.added_at}"
+        )
+    return 0
+
+
+def _remove(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    try:
+        entry = registry.get(args.name)
+        if not args.keep_subscriptions:
+            client = _client(args.data_dir, registry, entry)
+            for kind in CONTENT_TYPES:
+                try:
+                    client.stop_subscription(kind.name)
+                    print(f"stopped {kind.name}")
+                except ManagementApiError as error:
+                    if error.code != "AF20022":  # never started: nothing to stop
+                        raise
+        registry.remove(entry.name)
+    except (RegistryError, ManagementApiError) as error:
+        return _fail(f"{error} (nothing was removed; --keep-subscriptions skips the API)")
+    print(f"removed {entry.name} from {registry.path}")
+    _sync_partitions(args.data_dir, registry)
+    if args.delete_data:
+        for area in ("audit", "listings", "ledger"):
+            for folder in Path(args.data_dir).glob(f"{area}/content_type=*/tenant={entry.name}"):
+                shutil.rmtree(folder)
+        print(f"deleted the data of {entry.name}")
+    else:
+        print(
+            f"its data stays under {args.data_dir} (tenant={entry.name}); --delete-data removes it"
+        )
+    return 0
+
+
+def _consent_url(args: argparse.Namespace) -> int:
+    from o365_pipeline.onboarding import admin_consent_url
+
+    try:
+        entry = _registry(args).get(args.name)
+        api = _api(args.data_dir)
+    except RegistryError as error:
+        return _fail(str(error))
+    if api.uses_emulator:
+        from o365_pipeline.emulator import DEFAULT_CLIENT_ID
+
+        base, _ = _login_base(api, entry.cloud, args.data_dir)
+        url = admin_consent_url(entry, DEFAULT_CLIENT_ID, login_base_url=base)
+        print(url)
+        print("(the local emulator: consent is implied by the roles it plays for the tenant)")
+        return 0
+    client_id = entry.client_id or api.client_id
+    print(admin_consent_url(entry, client_id, redirect_uri=args.redirect_uri))
+    print(
+        "An administrator of the customer's tenant opens it and accepts the permissions "
+        "(ActivityFeed.Read, ActivityFeed.ReadDlp, ServiceHealth.Read)."
+    )
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from o365_pipeline.onboarding import diagnose
+
+    registry = _registry(args)
+    try:
+        entry = registry.get(args.name)
+        client = _client(args.data_dir, registry, entry)
+    except RegistryError as error:
+        return _fail(str(error))
+    print(f"doctor {entry.name} (tenant {entry.tenant_id}, {entry.cloud})")
+    findings = diagnose(client, datetime.now(UTC))
+    for finding in findings:
+        print(f"  [{'ok' if finding.ok else 'FAIL'}] {finding.check}: {finding.detail}")
+        if not finding.ok and finding.fix:
+            print(f"         fix: {finding.fix}")
+    healthy = all(finding.ok for finding in findings)
+    print("verdict: ready, audit data can flow" if healthy else "verdict: not ready (see fixes)")
+    return 0 if healthy else 1
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    from o365_pipeline.backfill import backfill_tenant
+
+    if not 1 <= args.hours <= 7 * 24:
+        return _fail("--hours must be between 1 and 168 (the API keeps 7 days)")
+    print(f"backfilling {args.name}: the last {args.hours} complete hours, every content type")
+    try:
+        result = backfill_tenant(args.data_dir, args.name, hours=args.hours)
+    except (RegistryError, ManagementApiError) as error:
+        return _fail(str(error))
+    print(f"{len(result.succeeded)} window(s) landed, {len(result.failed)} failed")
+    return 0 if not result.failed else 1
+
+
+def _api(data_dir: Path):
+    from o365_pipeline.definitions import management_api_from_environment
+
+    return management_api_from_environment(str(data_dir))
+
+
+def _client(data_dir: Path, registry: TenantRegistry, entry: RegisteredTenant):
+    from o365_pipeline.definitions import tenant_directory
+
+    api = _api(data_dir)
+    served = tenant_directory(str(data_dir)).all()
+    return api.client_for(entry.tenant, served, entry)
+
+
+def _login_base(api, cloud: str, data_dir: Path) -> tuple[str, str | bool]:
+    """The login host to ask (the emulator's, when it is the target) and the CA to trust."""
+    if api.uses_emulator:
+        from o365_pipeline.definitions import tenant_directory
+
+        emulator = api.emulator(tenant_directory(str(data_dir)).all())
+        return emulator.base_url, str(emulator.ca_cert_path)
+    return api.login_base_url or CLOUDS[cloud].login_base_url, api.ca_bundle or True
+
+
+def _sync_partitions(data_dir: Path, registry: TenantRegistry) -> None:
+    """Update the Dagster instance's tenant partitions now, when there is an instance."""
+    home = os.environ.get("DAGSTER_HOME") or str((Path(data_dir) / "dagster_home").resolve())
+    if not (Path(home) / "dagster.yaml").exists():
+        print("(Dagster's tenant_registry_sync sensor adds the partitions within a minute)")
+        return
+    import dagster as dg
+
+    from o365_pipeline.defs.partitions import sync_tenant_partitions
+
+    os.environ["DAGSTER_HOME"] = home
+    with dg.DagsterInstance.get() as instance:
+        added, removed = sync_tenant_partitions(
+            instance, [entry.tenant for entry in registry.tenants()]
+        )
+    print(
+        f"Dagster partitions updated in {home}: "
+        f"added {added or 'none'}, removed {removed or 'none'}"
+    )
