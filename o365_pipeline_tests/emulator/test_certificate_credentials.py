@@ -327,6 +327,22 @@ def test_an_assertion_outside_its_time_range_is_700024(
     assert expected in response.json()["error_description"]
 
 
+def test_a_client_whose_clock_is_an_hour_behind_is_told_the_time_range_and_code(
+    cert_emulator, registered
+):
+    key_pem, _, thumbprint = registered
+    cert_emulator.clock.advance(3600)  # Entra's clock an hour ahead of this machine's
+    client = _client(
+        cert_emulator, ClientCertificate(private_key_pem=key_pem, thumbprint=thumbprint)
+    )
+    with pytest.raises(AuthenticationError) as raised:
+        client.list_subscriptions()
+    client.close()
+    assert raised.value.code == "AADSTS700024"
+    assert "not within its valid time range" in str(raised.value)
+    _assert_no_key_material(str(raised.value), registered)
+
+
 def test_a_little_clock_skew_is_tolerated(cert_emulator, registered):
     key_pem, _, thumbprint = registered
     assertion = _assertion(
