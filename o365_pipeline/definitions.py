@@ -36,6 +36,7 @@ def management_api_from_environment(data_dir: str) -> ManagementApiResource:
     """A real tenant when `O365_CLIENT_ID` is set (secrets via `EnvVar`), else the emulator."""
     if not os.environ.get("O365_CLIENT_ID"):
         return ManagementApiResource(
+            rate_limit_folder=f"{data_dir}/.ratelimit",
             emulator_state_dir=f"{data_dir}/.emulator",
             emulator_records_per_hour=int(os.environ.get("O365_EMULATOR_RECORDS_PER_HOUR", "40")),
         )
@@ -47,6 +48,8 @@ def management_api_from_environment(data_dir: str) -> ManagementApiResource:
         login_base_url=os.environ.get("O365_LOGIN_BASE_URL") or None,
         ca_bundle=os.environ.get("O365_CA_BUNDLE") or None,
         publisher_id=os.environ.get("O365_PUBLISHER_ID") or None,
+        rate_limit_per_minute=float(os.environ.get("O365_RATE_LIMIT_PER_MINUTE", "1800")),
+        rate_limit_folder=f"{data_dir}/.ratelimit",
     )
 
 

@@ -70,6 +70,10 @@ class ClientSettings:
     timeout_seconds: float = 120.0
     max_concurrent_fetches: int = 8
     retry: RetryPolicy = RetryPolicy()
+    # Requests per minute for this tenant and publisher, shared by every process using the
+    # same folder (see rate_limit.py); None = no client-side limit.
+    rate_limit_per_minute: float | None = None
+    rate_limit_folder: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tenant_id", validate_tenant_id(self.tenant_id))

@@ -29,6 +29,7 @@ from requests.exceptions import ChunkedEncodingError, ContentDecodingError
 
 from o365_pipeline.api.auth import MsalBearerAuth
 from o365_pipeline.api.errors import ManagementApiError, UntrustedUriError, error_for
+from o365_pipeline.api.rate_limit import SharedRateLimiter
 from o365_pipeline.api.settings import ClientSettings
 
 RETRIABLE_CODES = {"AF429", "AF50000", "AF50005", "AF50006"}
@@ -45,6 +46,7 @@ class RequestStats:
     throttled: int = 0
     seconds_waited: float = 0.0
     token_renewals: int = 0
+    seconds_rate_limited: float = 0.0
 
 
 class ApiTransport:
@@ -69,6 +71,16 @@ class ApiTransport:
         session.headers["User-Agent"] = USER_AGENT
         allowed = urlsplit(settings.api_base)
         self._allowed_origin = (allowed.scheme, allowed.hostname, allowed.port)
+        self._limiter = (
+            SharedRateLimiter(
+                settings.rate_limit_folder,
+                f"{settings.tenant_id}|{settings.publisher}",
+                per_minute=settings.rate_limit_per_minute,
+                sleep=sleep,
+            )
+            if settings.rate_limit_per_minute and settings.rate_limit_folder
+            else None
+        )
 
     def request(
         self,
@@ -160,6 +172,10 @@ class ApiTransport:
         *,
         stream: bool = False,
     ) -> requests.Response:
+        if self._limiter is not None:
+            before = self._limiter.seconds_waited
+            self._limiter.acquire()
+            self._count(seconds_rate_limited=self._limiter.seconds_waited - before)
         self._count(requests=1)
         return self._session.request(
             method,

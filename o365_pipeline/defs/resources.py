@@ -73,6 +73,14 @@ class ManagementApiResource(dg.ConfigurableResource):
     timeout_seconds: float = Field(
         default=120.0, description="Seconds to wait for the API between bytes of an answer."
     )
+    rate_limit_per_minute: float = Field(
+        default=1800,
+        description="Requests per minute per tenant and PublisherIdentifier, shared by all runs "
+        "on this machine (the API allows about 2,000); 0 = no client-side limit.",
+    )
+    rate_limit_folder: str = Field(
+        default="data/.ratelimit", description="Where the shared request budgets are kept."
+    )
     retry_initial_backoff_seconds: float = Field(
         default=1.0,
         description="First wait before retrying a failed call when the API gives no "
@@ -129,6 +137,8 @@ class ManagementApiResource(dg.ConfigurableResource):
                 max_concurrent_fetches=self.max_concurrent_fetches,
                 timeout_seconds=self.timeout_seconds,
                 retry=self._retry_policy(),
+                rate_limit_per_minute=self.rate_limit_per_minute or None,
+                rate_limit_folder=self.rate_limit_folder,
             )
         emulator = self.emulator(all_tenants)
         return ClientSettings(
@@ -143,6 +153,8 @@ class ManagementApiResource(dg.ConfigurableResource):
             max_concurrent_fetches=self.max_concurrent_fetches,
             timeout_seconds=self.timeout_seconds,
             retry=self._retry_policy(),
+            rate_limit_per_minute=self.rate_limit_per_minute or None,
+            rate_limit_folder=self.rate_limit_folder,
         )
 
     def _retry_policy(self) -> RetryPolicy:

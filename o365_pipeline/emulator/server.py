@@ -79,6 +79,8 @@ class EmulatorConfig:
     # calls without one share a smaller tenant-wide budget). 0 = unlimited.
     requests_per_minute: int = 2000
     requests_per_minute_without_publisher: int = 200
+    # The budget's window (a minute on the service; tests shorten it, scaling the budgets).
+    budget_window_seconds: float = 60.0
     # Faults switched on from the start (`--fault`), see faults.py.
     faults: tuple[FaultRule, ...] = ()
     # (tenant_id, export file) pairs: those tenants serve the exported records (NDJSON or a
@@ -122,9 +124,11 @@ class Emulator:
         self.base_url = f"https://{display_host}:{self._server.server_address[1]}"
         self.clock = EmulatorClock()
         self.faults = FaultPlan(seed=config.seed)
+        scale = config.budget_window_seconds / 60.0
         self.budget = RequestBudget(
-            per_publisher=config.requests_per_minute,
-            without_publisher=config.requests_per_minute_without_publisher,
+            per_publisher=round(config.requests_per_minute * scale),
+            without_publisher=round(config.requests_per_minute_without_publisher * scale),
+            window_seconds=config.budget_window_seconds,
         )
         self._revoked_tokens: set[str | None] = set()
         # Every bearer token presented (tests grep logs and files for them).

@@ -1,0 +1,77 @@
+"""A request budget shared by every process calling the API for one tenant and publisher.
+
+The Activity API allows about 2,000 requests a minute per tenant, counted per
+`PublisherIdentifier`. Dagster runs each partition in its own process, so a 50-tenant backfill
+is dozens of independent clients; a limit inside one process cannot keep their sum under the
+quota. This token bucket lives in a small file per (tenant, publisher) and is updated under an
+exclusive `flock`, so all processes on the machine draw from one budget (a multi-machine
+deployment shares the folder or relies on `Retry-After`, which the transport honours in full).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+class SharedRateLimiter:
+    """`acquire()` blocks until one request may be sent under the shared budget."""
+
+    def __init__(
+        self,
+        folder: Path | str,
+        key: str,
+        *,
+        per_minute: float,
+        burst: int = 20,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if per_minute <= 0 or burst < 1:
+            raise ValueError("per_minute must be positive and burst at least 1")
+        self._path = Path(folder) / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.bucket"
+        self._rate = per_minute / 60.0
+        self._burst = float(burst)
+        self._clock = clock
+        self._sleep = sleep
+        self.seconds_waited = 0.0
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+
+    def acquire(self) -> None:
+        """Take one token, waiting for the bucket to refill when it is empty."""
+        while True:
+            wait = self._try_take()
+            if wait <= 0:
+                return
+            self.seconds_waited += wait
+            self._sleep(wait)
+
+    def _try_take(self) -> float:
+        """Take a token now and return 0, or return the seconds until one is due."""
+        with open(self._path, "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.seek(0)
+            try:
+                state = json.loads(handle.read() or "{}")
+            except ValueError:
+                state = {}
+            now = self._clock()
+            tokens = min(
+                self._burst,
+                float(state.get("tokens", self._burst))
+                + max(0.0, now - float(state.get("at", now))) * self._rate,
+            )
+            if tokens >= 1:
+                tokens -= 1
+                wait = 0.0
+            else:
+                wait = (1 - tokens) / self._rate
+            handle.seek(0)
+            handle.truncate()
+            handle.write(json.dumps({"tokens": tokens, "at": now}))
+            handle.flush()  # no fsync: a lost budget after a crash only means a fresh bucket
+            return wait
