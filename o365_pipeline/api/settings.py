@@ -74,6 +74,7 @@ class ClientSettings:
     # same folder (see rate_limit.py); None = no client-side limit.
     rate_limit_per_minute: float | None = None
     rate_limit_folder: str | None = None
+    rate_limit_burst: int = 20
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tenant_id", validate_tenant_id(self.tenant_id))

@@ -76,6 +76,7 @@ class ApiTransport:
                 settings.rate_limit_folder,
                 f"{settings.tenant_id}|{settings.publisher}",
                 per_minute=settings.rate_limit_per_minute,
+                burst=settings.rate_limit_burst,
                 sleep=sleep,
             )
             if settings.rate_limit_per_minute and settings.rate_limit_folder

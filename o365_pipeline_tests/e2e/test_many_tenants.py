@@ -1,9 +1,10 @@
-"""A service provider's backfill: 20 tenants × 5 content types × 24 hours, run as many
+"""A service provider's backfill: 20 tenants × 5 content types × N hours, run as many
 concurrent workers (each with its own client, as separate Dagster runs would be), against an
 emulator that enforces the per-tenant request budget. The shared rate limiter keeps every
 tenant under its budget: no 429 at all, so none can surface as a failure, and the DuckDB
 `audit` view holds exactly the emulator's ground truth."""
 
+import os
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +31,8 @@ TENANTS = tuple(
     Tenant(f"customer-{number:02d}", str(uuid.uuid5(uuid.NAMESPACE_DNS, f"c{number}.example")))
     for number in range(20)
 )
-HOURS = 24
+# The acceptance scale is 24 hours (2,400 partitions, a few minutes on 2 cores); CI runs 4.
+HOURS = int(os.environ.get("O365_MANY_TENANTS_HOURS", "4"))
 BUDGET_WINDOW_SECONDS = 3.0
 API_BUDGET_PER_MINUTE = 600  # per tenant and publisher: 30 per 3-second window
 CLIENT_RATE_PER_MINUTE = 540  # ours: 27 per window + a burst of 3 = the budget, never more
@@ -71,6 +73,7 @@ def test_twenty_tenant_backfill_stays_within_budget_and_matches_ground_truth(tmp
                         max_concurrent_fetches=2,
                         retry=RetryPolicy(max_attempts=2),  # a surfacing 429 would fail fast
                         rate_limit_per_minute=CLIENT_RATE_PER_MINUTE,
+                        rate_limit_burst=3,
                         rate_limit_folder=str(tmp_path / ".ratelimit"),
                     )
                 )
@@ -123,7 +126,7 @@ def test_twenty_tenant_backfill_stays_within_budget_and_matches_ground_truth(tmp
     for client in clients:
         client.close()
 
-    assert len(statuses) == len(TENANTS) * len(CONTENT_TYPES) * HOURS == 2400
+    assert len(statuses) == len(TENANTS) * len(CONTENT_TYPES) * HOURS
     assert set(statuses) == {"complete"}
     assert throttled == [], f"{len(throttled)} requests were throttled"
     assert sum(client.stats.seconds_rate_limited for client in clients) > 0, (
