@@ -18,9 +18,11 @@ from o365_pipeline.content_types import CONTENT_TYPES
 from o365_pipeline.defs.assets import (
     AUDIT_GROUP,
     LISTINGS_GROUP,
+    audit_key,
     build_content_type_assets,
     build_subscriptions_asset,
 )
+from o365_pipeline.defs.checks import build_freshness_check
 from o365_pipeline.defs.partitions import audit_partitions
 from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
 from o365_pipeline.defs.schedules import build_hourly_schedule
@@ -70,9 +72,25 @@ def build_definitions() -> dg.Definitions:
         for content_type in CONTENT_TYPES
         for asset in build_content_type_assets(content_type, tenants, partitions)
     ]
+    freshness_checks = [
+        build_freshness_check(
+            audit_key(content_type),
+            content_type.name,
+            tenants,
+            timedelta(hours=float(os.environ.get("O365_FRESHNESS_HOURS", "6"))),
+        )
+        for content_type in CONTENT_TYPES
+    ]
+    freshness_job = dg.define_asset_job(
+        "freshness_checks",
+        selection=dg.AssetSelection.checks(*freshness_checks),
+        description="Flag tenants whose newest landed content is older than the threshold.",
+    )
     ingest_job = dg.define_asset_job(
         INGEST_JOB_NAME,
-        selection=dg.AssetSelection.groups(LISTINGS_GROUP, AUDIT_GROUP),
+        selection=dg.AssetSelection.groups(LISTINGS_GROUP, AUDIT_GROUP).without_checks()
+        | dg.AssetSelection.checks_for_assets(*content_assets)
+        - dg.AssetSelection.checks(*freshness_checks),
         description="List and land every content type for one tenant × hour window.",
     )
     schedule = build_hourly_schedule(
@@ -83,8 +101,17 @@ def build_definitions() -> dg.Definitions:
     )
     return dg.Definitions(
         assets=[build_subscriptions_asset(tenants), *content_assets],
-        jobs=[ingest_job],
-        schedules=[schedule],
+        asset_checks=freshness_checks,
+        jobs=[ingest_job, freshness_job],
+        schedules=[
+            schedule,
+            dg.ScheduleDefinition(
+                name="hourly_freshness_checks",
+                job=freshness_job,
+                cron_schedule="45 * * * *",
+                execution_timezone="UTC",
+            ),
+        ],
         sensors=[build_tenant_registry_sensor(tenants)],
         resources={
             "management_api": management_api_from_environment(data_dir),

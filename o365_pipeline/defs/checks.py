@@ -4,11 +4,16 @@ listed blob was fetched (an expired blob is loss and fails the check loudly).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import dagster as dg
 
+from o365_pipeline.defs.resources import StorageResource
 from o365_pipeline.ingest.audit_table import IngestReport
+from o365_pipeline.ingest.freshness import tenant_freshness
 from o365_pipeline.ingest.listing import ListingReport
 from o365_pipeline.ingest.partition_summary import PartitionSummary
+from o365_pipeline.tenant_directory import TenantDirectory
 
 IDS_UNIQUE = "ids_unique"
 ALL_BLOBS_FETCHED = "all_listed_blobs_fetched"
@@ -97,3 +102,48 @@ def audit_check_results(
             },
         ),
     ]
+
+
+def build_freshness_check(
+    asset_key: dg.AssetKey, content_type: str, directory: TenantDirectory, threshold: timedelta
+) -> dg.AssetChecksDefinition:
+    """A check over all partitions of one audit asset: every served tenant has landed content
+    newer than `threshold` (WARN: Microsoft's delays are sometimes long, so it asks for a look).
+    """
+
+    @dg.asset_check(
+        asset=asset_key,
+        name="every_tenant_fresh",
+        description=f"Every tenant's newest {content_type} content is less than "
+        f"{threshold.total_seconds() / 3600:g} h old (O365_FRESHNESS_HOURS).",
+    )
+    def every_tenant_fresh(storage: StorageResource) -> dg.AssetCheckResult:
+        now = datetime.now(UTC)
+        names = [tenant.name for tenant in directory.all()]
+        rows = tenant_freshness(storage.layout().root, content_type, names)
+        stale = [row for row in rows if row.stale(now, threshold)]
+        return dg.AssetCheckResult(
+            passed=not stale,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=(
+                f"{len(stale)} tenant(s) with no {content_type} content newer than "
+                f"{threshold.total_seconds() / 3600:g} h: "
+                + ", ".join(row.tenant for row in stale)
+                + ". Check the schedule, the tenant's doctor, and the ledger view."
+                if stale
+                else None
+            ),
+            metadata={
+                "newest_content_created": dg.MetadataValue.json(
+                    {
+                        row.tenant: row.newest_content_created.isoformat()
+                        if row.newest_content_created
+                        else None
+                        for row in rows
+                    }
+                ),
+                "stale_tenants": dg.MetadataValue.json([row.tenant for row in stale]),
+            },
+        )
+
+    return every_tenant_fresh

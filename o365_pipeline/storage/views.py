@@ -50,6 +50,25 @@ def create_database_file(data_root: Path, path: Path) -> None:
         pass
 
 
+# Per tenant × content type: the newest content seen and how late records arrive
+# (ingested_at − CreationTime), so a stalled tenant or a growing delay shows in one query.
+FRESHNESS_VIEW = """
+CREATE OR REPLACE VIEW freshness AS
+SELECT
+    tenant,
+    content_type,
+    max(content_created) AS newest_content_created,
+    max(CreationTime) AS newest_creation_time,
+    max(ingested_at) AS last_ingested_at,
+    count(*) AS records,
+    round(quantile_cont(epoch(ingested_at - CreationTime) / 60, 0.5), 1) AS lag_minutes_p50,
+    round(quantile_cont(epoch(ingested_at - CreationTime) / 60, 0.95), 1) AS lag_minutes_p95,
+    round(max(epoch(ingested_at - CreationTime)) / 60, 1) AS lag_minutes_max
+FROM audit_all
+GROUP BY tenant, content_type
+"""
+
+
 def refresh_views(connection: duckdb.DuckDBPyConnection, data_root: Path) -> None:
     """(Re)create the views; call after new partitions appear in a long-lived connection."""
     layout = DataLayout(Path(data_root).resolve())
@@ -72,6 +91,7 @@ def refresh_views(connection: duckdb.DuckDBPyConnection, data_root: Path) -> Non
     _create(connection, "ledger", layout.glob(LEDGER, "ledger.parquet"), LEDGER_SCHEMA)
     _create(connection, "ledger_blobs", layout.glob(LEDGER, BLOBS_FILE_NAME), BLOB_SCHEMA)
     _create(connection, "listings", layout.glob(LISTINGS, "listing.parquet"), LISTING_SCHEMA)
+    connection.execute(FRESHNESS_VIEW)
 
 
 def _create(

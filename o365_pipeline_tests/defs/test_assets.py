@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+import dagster as dg
 import duckdb
 import pytest
 
@@ -101,3 +102,22 @@ def test_each_tenant_lands_in_its_own_partition_folder(pipeline, last_complete_h
     (path,) = pipeline.data_dir.glob("audit/**/*.parquet")
     assert f"tenant={tenant}" in str(path)
     assert f"hour={last_complete_hour:%H}" in str(path)
+
+
+def test_freshness_check_names_the_tenant_without_recent_data(pipeline, last_complete_hour):
+    from o365_pipeline.defs.checks import build_freshness_check
+    from o365_pipeline.tenant_directory import StaticTenants
+
+    pipeline.materialize_window(CONTOSO.name, last_complete_hour)
+    check = build_freshness_check(
+        audit_key(EXCHANGE), EXCHANGE.name, StaticTenants(DEMO_TENANTS), timedelta(hours=6)
+    )
+    job = dg.define_asset_job("fresh", selection=dg.AssetSelection.checks(check))
+    defs = dg.Definitions(
+        assets=pipeline.assets, asset_checks=[check], jobs=[job], resources=pipeline.resources
+    )
+    result = defs.resolve_job_def("fresh").execute_in_process(instance=pipeline.instance)
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert not evaluation.passed
+    assert evaluation.metadata["stale_tenants"].value == ["fabrikam"]
+    assert evaluation.metadata["newest_content_created"].value["contoso"] is not None

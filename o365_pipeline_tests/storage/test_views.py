@@ -131,3 +131,24 @@ def test_a_database_file_keeps_the_views_for_analysts(tmp_path):
 
     with duckdb.connect(str(database)) as connection:
         assert connection.execute("SELECT count(*) FROM audit").fetchone() == (1,)
+
+
+def test_freshness_gives_newest_content_and_lag_per_tenant_and_content_type(tmp_path):
+    layout = DataLayout(tmp_path)
+    _land(layout, HOUR, ["a", "b"], tenant="contoso")  # CreationTime 08:30, ingested 09:00
+    _land(layout, HOUR + timedelta(hours=2), ["c"], tenant="contoso")  # ingested 11:00
+    _land(layout, HOUR, ["d"], tenant="fabrikam", content_type="DLP.All")
+    with connect(tmp_path) as connection:
+        rows = connection.execute(
+            "SELECT tenant, content_type, newest_content_created, records, lag_minutes_p50, "
+            "lag_minutes_max FROM freshness ORDER BY tenant"
+        ).fetchall()
+    assert rows == [
+        ("contoso", "Audit.Exchange", HOUR + timedelta(hours=2), 3, 30.0, 150.0),
+        ("fabrikam", "DLP.All", HOUR, 1, 30.0, 30.0),
+    ]
+
+
+def test_freshness_exists_before_anything_lands(tmp_path):
+    with connect(tmp_path) as connection:
+        assert connection.execute("SELECT count(*) FROM freshness").fetchone() == (0,)
