@@ -26,7 +26,7 @@ from o365_pipeline.defs.checks import build_freshness_check
 from o365_pipeline.defs.partitions import audit_partitions
 from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
 from o365_pipeline.defs.schedules import build_hourly_schedule
-from o365_pipeline.defs.sensors import build_tenant_registry_sensor
+from o365_pipeline.defs.sensors import build_late_blob_sensor, build_tenant_registry_sensor
 from o365_pipeline.registry import TenantRegistry, registry_path
 from o365_pipeline.tenant_directory import RegistryTenants
 from o365_pipeline.tenants import tenants_from_environment
@@ -112,7 +112,15 @@ def build_definitions() -> dg.Definitions:
                 execution_timezone="UTC",
             ),
         ],
-        sensors=[build_tenant_registry_sensor(tenants)],
+        sensors=[
+            build_tenant_registry_sensor(tenants),
+            build_late_blob_sensor(
+                ingest_job,
+                tenants,
+                lookback=timedelta(hours=int(os.environ.get("O365_RELIST_HOURS", "24"))),
+                settle=timedelta(hours=2),
+            ),
+        ],
         resources={
             "management_api": management_api_from_environment(data_dir),
             "storage": StorageResource(data_dir=data_dir),

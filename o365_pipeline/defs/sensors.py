@@ -1,13 +1,21 @@
-"""The sensor that keeps the tenant partitions equal to the tenant registry: a tenant added with
-`o365-pipeline tenants add` gets its partitions within a tick, a removed one loses them (and so
-drops out of the schedule), with no code change and no restart of the UI.
+"""Sensors: one keeps the tenant partitions equal to the tenant registry (a tenant added with
+`o365-pipeline tenants add` gets its partitions within a tick, a removed one loses them and so
+drops out of the schedule, with no code change and no UI restart); one re-lists recent windows
+and re-materializes only those that gained late blobs.
 """
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime, timedelta
+
 import dagster as dg
 
-from o365_pipeline.defs.partitions import TENANT_PARTITIONS_NAME
+from o365_pipeline.api.windows import Window
+from o365_pipeline.content_types import CONTENT_TYPES
+from o365_pipeline.defs.partitions import TENANT_PARTITIONS_NAME, partition_key_for
+from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
+from o365_pipeline.ingest.relisting import changed_windows
 from o365_pipeline.tenant_directory import TenantDirectory
 
 
@@ -36,3 +44,53 @@ def build_tenant_registry_sensor(directory: TenantDirectory) -> dg.SensorDefinit
         return dg.SensorResult(dynamic_partitions_requests=requests)
 
     return tenant_registry_sync
+
+
+def build_late_blob_sensor(
+    job: dg.UnresolvedAssetJobDefinition,
+    directory: TenantDirectory,
+    *,
+    lookback: timedelta,
+    settle: timedelta,
+) -> dg.SensorDefinition:
+    """Re-list every tenant's recent ingested windows and re-materialize only those whose
+    listing grew since (Microsoft publishes some blobs hours late).
+    """
+
+    @dg.sensor(
+        name="late_blob_relist",
+        job=job,
+        minimum_interval_seconds=3600,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="Hourly: re-list recent windows; re-run the partitions that gained blobs.",
+    )
+    def late_blob_relist(
+        context: dg.SensorEvaluationContext,
+        management_api: ManagementApiResource,
+        storage: StorageResource,
+    ):
+        now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - settle
+        windows = [
+            Window(now - timedelta(hours=hours), now - timedelta(hours=hours - 1))
+            for hours in range(int(lookback.total_seconds() // 3600), 0, -1)
+        ]
+        served = directory.all()
+        for tenant in served:
+            client = management_api.client_for(tenant, served, directory.entry(tenant.name))
+            grown: dict[datetime, set[str]] = {}
+            for content_type in CONTENT_TYPES:
+                for change in changed_windows(
+                    client,
+                    storage.layout(),
+                    tenant=tenant.name,
+                    content_type=content_type.name,
+                    windows=windows,
+                ):
+                    grown.setdefault(change.window.start, set()).update(change.new_content_ids)
+            for start, content_ids in sorted(grown.items()):
+                key = partition_key_for(tenant.name, start)
+                digest = hashlib.sha256("|".join(sorted(content_ids)).encode()).hexdigest()[:16]
+                context.log.info(f"{key}: {len(content_ids)} late blob(s)")
+                yield dg.RunRequest(run_key=f"{key}:{digest}", partition_key=key)
+
+    return late_blob_relist

@@ -1,0 +1,77 @@
+"""The relist sensor re-materializes exactly the partitions that gained late blobs."""
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+
+from o365_pipeline.content_types import CONTENT_TYPES
+from o365_pipeline.defs.assets import build_content_type_assets, build_subscriptions_asset
+from o365_pipeline.defs.partitions import audit_partitions, partition_key_for
+from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
+from o365_pipeline.defs.sensors import build_late_blob_sensor
+from o365_pipeline.emulator import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    EmulatorConfig,
+    start_emulator,
+)
+from o365_pipeline.emulator.faults import make_rule
+from o365_pipeline.tenant_directory import StaticTenants
+from o365_pipeline.tenants import DEMO_TENANTS
+
+TENANT = DEMO_TENANTS[0]
+
+
+def test_only_windows_that_gained_late_blobs_are_requested_again(tmp_path):
+    tenants = StaticTenants((TENANT,))
+    partitions = audit_partitions((TENANT,))
+    assets = [
+        build_subscriptions_asset(tenants),
+        *[
+            asset
+            for kind in CONTENT_TYPES
+            for asset in build_content_type_assets(kind, tenants, partitions)
+        ],
+    ]
+    job = dg.define_asset_job(
+        "ingest", selection=dg.AssetSelection.all() - dg.AssetSelection.assets("subscriptions")
+    )
+    sensor = build_late_blob_sensor(
+        job, tenants, lookback=timedelta(hours=6), settle=timedelta(hours=2)
+    )
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    late, on_time = hour - timedelta(hours=3), hour - timedelta(hours=4)
+    with start_emulator(EmulatorConfig(tenants=(TENANT.tenant_id,), records_per_hour=20)) as api:
+        resources = {
+            "management_api": ManagementApiResource(
+                client_id=DEFAULT_CLIENT_ID,
+                client_secret=DEFAULT_CLIENT_SECRET,
+                api_base_url=api.base_url,
+                login_base_url=api.base_url,
+                ca_bundle=str(api.ca_cert_path),
+                rate_limit_folder=str(tmp_path / ".ratelimit"),
+            ),
+            "storage": StorageResource(data_dir=str(tmp_path)),
+        }
+
+        def materialize(window):
+            return dg.materialize(
+                assets[1:],
+                resources=resources,
+                instance=instance,
+                partition_key=partition_key_for(TENANT.name, window),
+            )
+
+        def evaluate():
+            context = dg.build_sensor_context(instance=instance, resources=resources)
+            return [request.partition_key for request in sensor(context) or []]
+
+        with dg.DagsterInstance.ephemeral() as instance:
+            dg.materialize(assets[:1], resources=resources, instance=instance)
+            materialize(on_time)
+            api.add_faults(make_rule("late_blob", count="all"))
+            materialize(late)  # its first listing misses each content type's newest blob
+            requested = evaluate()
+            assert requested == [partition_key_for(TENANT.name, late)]
+            materialize(late)  # the re-run lands them
+            assert evaluate() == []
