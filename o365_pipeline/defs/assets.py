@@ -41,6 +41,10 @@ from o365_pipeline.tenants import Tenant
 SUBSCRIPTIONS_KEY = dg.AssetKey("subscriptions")
 LISTINGS_GROUP = "content_listings"
 AUDIT_GROUP = "audit_tables"
+# A Dagster concurrency pool over every step that calls the API: its limit (set on the
+# instance, e.g. `concurrency: pools: default_limit: 16` in dagster.yaml or in the UI) caps
+# concurrent API steps across all runs; the per-tenant request budget is the rate limiter's.
+API_POOL = "o365_api"
 
 
 def listing_key(content_type: ContentType) -> dg.AssetKey:
@@ -105,6 +109,7 @@ def build_content_type_assets(
         partitions_def=partitions,
         group_name=LISTINGS_GROUP,
         kinds={"o365", "parquet"},
+        pool=API_POOL,
         check_specs=listing_check_specs(listing_key(content_type)),
         description=f"Blobs of {content_type.name} that became available in the window.",
     )
@@ -137,6 +142,7 @@ def build_content_type_assets(
         partitions_def=partitions,
         group_name=AUDIT_GROUP,
         kinds={"parquet", "duckdb"},
+        pool=API_POOL,
         check_specs=audit_check_specs(table_key),
         description=f"{content_type.description} One Parquet file per tenant and hour.",
     )
