@@ -4,9 +4,10 @@ A Python `set` of Id strings costs about 130 bytes per Id, so a 5M-record hour h
 to remember what it had written. Audit record Ids are GUIDs, i.e. 128-bit numbers: they are
 decoded column-wise with numpy (no Python object per record) into two uint64 halves and kept in
 sorted runs that are merged like a log-structured tree (a run is merged into the previous one
-once it is at least half its size), so lookups are binary searches over a few runs and memory
-is 16 bytes per Id plus a transient copy during a merge. An Id that is not a GUID (never seen
-from the service, but a replayed export may hold one) is keyed by its 128-bit BLAKE2b digest.
+once it is at least half its size, up to `MAX_RUN_KEYS`), so lookups are binary searches over a
+few runs and memory is 16 bytes per Id plus a bounded transient copy during a merge. An Id that
+is not a GUID (never seen from the service, but a replayed export may hold one) is keyed by its
+128-bit BLAKE2b digest.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ for _value, _char in enumerate("0123456789abcdef"):
     _NIBBLE[ord(_char)] = _value
     _NIBBLE[ord(_char.upper())] = _value
 _SHIFTS = np.arange(60, -1, -4, dtype=np.uint64)
+# Runs stop merging at this size, so a merge never copies more than ~40 MB at once: memory
+# stays 16 bytes per Id plus that bounded transient, and a 5M-record hour costs ~5 runs a lookup.
+MAX_RUN_KEYS = 1 << 20
 
 
 def id_keys(ids: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -106,7 +110,11 @@ class IdSet:
         """
         self._runs.append((high, low))
         self._size += len(high)
-        while len(self._runs) > 1 and len(self._runs[-1][0]) * 2 >= len(self._runs[-2][0]):
+        while (
+            len(self._runs) > 1
+            and len(self._runs[-1][0]) * 2 >= len(self._runs[-2][0])
+            and len(self._runs[-1][0]) + len(self._runs[-2][0]) <= MAX_RUN_KEYS
+        ):
             newer_high, newer_low = self._runs.pop()
             older_high, older_low = self._runs.pop()
             merged_high = np.concatenate([older_high, newer_high])

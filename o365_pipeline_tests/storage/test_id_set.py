@@ -63,3 +63,15 @@ def test_keys_with_equal_high_halves_are_still_told_apart():
     mask = ids.admit(pa.array(values))
     assert mask.tolist() == [index % 2 == 1 for index in range(50)]
     assert np.sum(mask) == 25
+
+
+def test_runs_stop_merging_at_the_cap_and_answers_stay_exact(monkeypatch):
+    from o365_pipeline.storage import id_set
+
+    monkeypatch.setattr(id_set, "MAX_RUN_KEYS", 1_000)
+    ids = IdSet()
+    values = [str(uuid.uuid4()) for _ in range(5_000)]
+    for start in range(0, 5_000, 250):
+        assert ids.admit(pa.array(values[start : start + 250])).all()
+    assert all(len(high) <= 1_000 for high, _ in ids._runs) and len(ids._runs) >= 5
+    assert not ids.admit(pa.array(values[::7])).any()
