@@ -15,7 +15,7 @@ import threading
 import msal
 import requests
 
-from o365_pipeline.api.errors import AuthenticationError, advice_for
+from o365_pipeline.api.errors import ADVICE, AuthenticationError, advice_for
 from o365_pipeline.api.settings import ClientSettings
 
 
@@ -141,17 +141,6 @@ def _authentication_error(result: dict) -> AuthenticationError:
         code=code or str(result.get("error", "token_error")),
         http_status=None,
         api_message=f"{result.get('error', 'error')}: {description}",
-        explanation=advice.explanation if code in _KNOWN else "Entra ID refused to issue a token.",
-        fix=advice.fix if code in _KNOWN else "Check the tenant id, client id and secret.",
+        explanation=advice.explanation if code in ADVICE else "Entra ID refused to issue a token.",
+        fix=advice.fix if code in ADVICE else "Check the tenant id, client id and secret.",
     )
-
-
-_KNOWN = {
-    "AADSTS7000215",
-    "AADSTS7000222",
-    "AADSTS700016",
-    "AADSTS90002",
-    "AADSTS1002012",
-    "AADSTS650052",
-    "AADSTS700027",
-}

@@ -340,6 +340,7 @@ def test_a_client_whose_clock_is_an_hour_behind_is_told_the_time_range_and_code(
     client.close()
     assert raised.value.code == "AADSTS700024"
     assert "not within its valid time range" in str(raised.value)
+    assert "Synchronise the clock (NTP)" in raised.value.fix  # the specific advice, not generic
     _assert_no_key_material(str(raised.value), registered)
 
 
