@@ -16,12 +16,18 @@ import json
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
+from o365_pipeline.records.blob_splitter import (
+    SPLIT_ABOVE_BYTES,
+    BlobShapeError,
+    split_array_file,
+)
 from o365_pipeline.records.record_types import RECORD_TYPE_NAMES
 from o365_pipeline.records.schema import AUDIT_SCHEMA
 
@@ -78,40 +84,54 @@ def read_blob_batches(
             a string `Id`; the message names the blob (and the element's index).
 
     """
-    params = [
+    context = [
         tenant,
         content_type,
         content_id,
         content_created.astimezone(UTC),
         ingested_at.astimezone(UTC),
-        str(path),
     ]
     seen = 0
     try:
-        reader = _connection().sql(_QUERY, params=params).to_arrow_reader(batch_rows)
-        for batch in reader:
-            problems = batch.column("_problem")
-            if problems.null_count != len(problems):
-                position = next(i for i, value in enumerate(problems.to_pylist()) if value)
-                raise MalformedBlobError(
-                    f"Element {seen + position} of blob {content_id} ({content_type}) is not "
-                    f"an audit record ({problems[position].as_py()}); the blob is malformed "
-                    "and will be retried."
-                )
-            seen += batch.num_rows
-            yield pa.RecordBatch.from_arrays(
-                [
-                    batch.column(name).cast(field.type)
-                    for name, field in zip(AUDIT_SCHEMA.names, AUDIT_SCHEMA, strict=True)
-                ],
-                schema=AUDIT_SCHEMA,
-            )
-    except (duckdb.Error, pa.ArrowInvalid, OSError) as error:
+        with _sources(path) as sources:
+            for source, query in sources:
+                reader = _connection().sql(query, params=[*context, str(source)])
+                for batch in reader.to_arrow_reader(batch_rows):
+                    problems = batch.column("_problem")
+                    if problems.null_count != len(problems):
+                        position = next(i for i, value in enumerate(problems.to_pylist()) if value)
+                        raise MalformedBlobError(
+                            f"Element {seen + position} of blob {content_id} ({content_type}) is "
+                            f"not an audit record ({problems[position].as_py()}); the blob is "
+                            "malformed and will be retried."
+                        )
+                    seen += batch.num_rows
+                    yield pa.RecordBatch.from_arrays(
+                        [
+                            batch.column(name).cast(field.type)
+                            for name, field in zip(AUDIT_SCHEMA.names, AUDIT_SCHEMA, strict=True)
+                        ],
+                        schema=AUDIT_SCHEMA,
+                    )
+    except (duckdb.Error, pa.ArrowInvalid, OSError, BlobShapeError) as error:
         # DuckDB's parse errors surface as duckdb.Error, or through the Arrow stream as OSError.
         raise MalformedBlobError(
             f"Blob {content_id} ({content_type}) is not a JSON array of records: "
             f"{str(error).splitlines()[0][:200]}"
         ) from None
+
+
+@contextmanager
+def _sources(path: Path) -> Iterator[Iterator[tuple[Path, str]]]:
+    """The files to read, each with its query: the blob itself, or for a large blob its NDJSON
+    pieces (a few MB each, beside the blob, removed afterwards).
+    """
+    if path.stat().st_size <= SPLIT_ABOVE_BYTES:
+        yield iter([(path, _ARRAY_QUERY)])
+        return
+    with tempfile.TemporaryDirectory(prefix="pieces-", dir=path.parent) as folder:
+        pieces = split_array_file(path, Path(folder))
+        yield ((piece, _LINES_QUERY) for piece in pieces)
 
 
 def _connection() -> duckdb.DuckDBPyConnection:
@@ -129,7 +149,7 @@ def _connection() -> duckdb.DuckDBPyConnection:
 
 _PATHS = "[" + ", ".join(f"'$.{name}'" for name in _TYPED_FIELDS) + "]"
 _COLUMN = {name: f"v[{index}]" for index, name in enumerate(_TYPED_FIELDS, start=1)}
-_QUERY = f"""
+_QUERY_TEMPLATE = f"""
 SELECT
     {_COLUMN["Id"]} AS Id,
     TRY_CAST({_COLUMN["CreationTime"]} AS TIMESTAMPTZ) AS CreationTime,
@@ -152,6 +172,8 @@ SELECT
     END AS _problem
 FROM (
     SELECT json AS j, json::VARCHAR AS raw_json, json_extract_string(json, {_PATHS}) AS v
-    FROM read_json_objects(?, format = 'array', maximum_object_size = {MAX_RECORD_BYTES})
+    FROM read_json_objects(?, format = '{{format}}', maximum_object_size = {MAX_RECORD_BYTES})
 )
 """
+_ARRAY_QUERY = _QUERY_TEMPLATE.replace("{format}", "array")
+_LINES_QUERY = _QUERY_TEMPLATE.replace("{format}", "newline_delimited")
