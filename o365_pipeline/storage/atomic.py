@@ -8,6 +8,7 @@ pick it up. Temporary files left by a killed process are swept after a grace per
 from __future__ import annotations
 
 import os
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -47,5 +48,11 @@ def sweep_stale_temporaries(directory: Path) -> None:
         try:
             if candidate.stat().st_mtime < cutoff:
                 candidate.unlink()
+        except FileNotFoundError:
+            continue
+    for folder in directory.glob(".ids-*"):  # a killed writer's spilled Id keys
+        try:
+            if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
         except FileNotFoundError:
             continue

@@ -5,14 +5,17 @@ to remember what it had written. Audit record Ids are GUIDs, i.e. 128-bit number
 decoded column-wise with numpy (no Python object per record) into two uint64 halves and kept in
 sorted runs that are merged like a log-structured tree (a run is merged into the previous one
 once it is at least half its size, up to `MAX_RUN_KEYS`), so lookups are binary searches over a
-few runs and memory is 16 bytes per Id plus a bounded transient copy during a merge. An Id that
-is not a GUID (never seen from the service, but a replayed export may hold one) is keyed by its
-128-bit BLAKE2b digest.
+few runs and memory is 16 bytes per Id plus a bounded transient copy during a merge. Given a
+folder, keys beyond a million move to disk in full runs, read back sequentially for lookups, so
+memory stops growing with the size of an hour. An Id that is not a GUID (never seen from the
+service, but a replayed export may hold one) is keyed by its 128-bit BLAKE2b digest.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -69,11 +72,30 @@ def _fixed_width(strings: pa.Array, width: int) -> np.ndarray:
     return data.reshape(len(strings), width)
 
 
-class IdSet:
-    """Remembers Ids; `admit()` says which of a batch are new here (first delivery wins)."""
+@dataclass(frozen=True)
+class _DiskRun:
+    """A full run written to disk: its keys in two raw uint64 files, sorted by high."""
 
-    def __init__(self) -> None:
+    high_path: Path
+    low_path: Path
+    size: int
+    min_high: int
+    max_high: int
+
+
+class IdSet:
+    """Remembers Ids; `admit()` says which of a batch are new here (first delivery wins).
+
+    With a `spill_folder`, keys beyond `memory_keys` move to disk in full runs, and lookups
+    read those runs sequentially in chunks (through the page cache, not into this process), so
+    a partition of any size holds at most `memory_keys` × 16 bytes.
+    """
+
+    def __init__(self, spill_folder: Path | None = None, memory_keys: int = 1 << 20) -> None:
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []
+        self._disk: list[_DiskRun] = []
+        self._spill_folder = Path(spill_folder) if spill_folder else None
+        self._memory_keys = memory_keys
         self._size = 0
 
     def __len__(self) -> int:
@@ -83,6 +105,11 @@ class IdSet:
     def nbytes(self) -> int:
         """Memory held by the stored keys."""
         return sum(high.nbytes + low.nbytes for high, low in self._runs)
+
+    @property
+    def spilled_keys(self) -> int:
+        """Keys kept on disk."""
+        return sum(run.size for run in self._disk)
 
     def admit(self, ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """A boolean mask over `ids`: True where the Id is neither stored nor repeated earlier in
@@ -98,11 +125,37 @@ class IdSet:
                 break
             known = _contained(run_high, run_low, high[candidates], low[candidates])
             fresh[candidates[known]] = False
+        for run in self._disk:
+            candidates = np.flatnonzero(fresh)
+            if candidates.size == 0:
+                break
+            known = _contained_on_disk(run, high[candidates], low[candidates])
+            fresh[candidates[known]] = False
         if fresh.any():
             self._add(high[fresh], low[fresh])
+            self._spill()
         mask = np.empty_like(fresh)
         mask[order] = fresh
         return mask
+
+    def _spill(self) -> None:
+        """Move the largest in-memory runs to disk while memory holds more than allowed."""
+        if self._spill_folder is None:
+            return
+        while sum(len(high) for high, _ in self._runs) > self._memory_keys and self._runs:
+            index = max(range(len(self._runs)), key=lambda i: len(self._runs[i][0]))
+            high, low = self._runs.pop(index)
+            name = f"ids-{len(self._disk):05d}"
+            run = _DiskRun(
+                self._spill_folder / f"{name}.high",
+                self._spill_folder / f"{name}.low",
+                len(high),
+                int(high[0]),
+                int(high[-1]),
+            )
+            high.tofile(run.high_path)
+            low.tofile(run.low_path)
+            self._disk.append(run)
 
     def _add(self, high: np.ndarray, low: np.ndarray) -> None:
         """Append a run sorted by `high`; merge runs of similar size (two sorted runs merge in
@@ -154,4 +207,30 @@ def _contained(
     for index in crowded:  # several stored keys share this high half: astronomically rare
         stop = np.searchsorted(run_high, high[index], side="right")
         found[index] = bool(np.any(run_low[left[index] : stop] == low[index]))
+    return found
+
+
+_DISK_CHUNK_KEYS = 1 << 17
+
+
+def _contained_on_disk(run: _DiskRun, high: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """Which keys (sorted by high) are in a disk run, reading it in 2 MB sequential chunks and
+    skipping chunks no key can fall into.
+    """
+    found = np.zeros(len(high), dtype=bool)
+    if len(high) == 0 or high[-1] < run.min_high or high[0] > run.max_high:
+        return found
+    with open(run.high_path, "rb") as highs, open(run.low_path, "rb") as lows:
+        for _ in range(0, run.size, _DISK_CHUNK_KEYS):
+            chunk_high = np.fromfile(highs, dtype=np.uint64, count=_DISK_CHUNK_KEYS)
+            chunk_low = np.fromfile(lows, dtype=np.uint64, count=_DISK_CHUNK_KEYS)
+            first = np.searchsorted(high, chunk_high[0], side="left")
+            last = np.searchsorted(high, chunk_high[-1], side="right")
+            if first < last:
+                # Keys equal to a chunk's edge are checked in both chunks (equal highs may span).
+                found[first:last] |= _contained(
+                    chunk_high, chunk_low, high[first:last], low[first:last]
+                )
+            if last >= len(high):
+                break
     return found

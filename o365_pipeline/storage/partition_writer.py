@@ -1,15 +1,16 @@
-"""Write one audit partition as one Parquet file, streaming record batches, dropping repeated
-Ids, and publishing atomically.
+"""Write one audit partition as one Parquet file, streaming record batches, dropping repeated Ids,
+and publishing atomically.
 
 Microsoft delivers the same record more than once; inside a partition the first delivery (in
-listing order) is kept. The Ids already written are remembered in an `IdSet` (16 bytes each),
-so memory grows by 16 MB per million records rather than by the records themselves. The file
-is only published by `commit()`: leaving the `with` block any other way leaves the previous good
-file untouched.
+listing order) is kept. The Ids already written are remembered in an `IdSet` (16 bytes each,
+beyond a million of them on disk beside the partition), so memory does not grow with the hour.
+The file is only published by `commit()`: leaving the `with` block any other way leaves the
+previous good file untouched.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -43,7 +44,8 @@ class AuditPartitionWriter:
         self._schema = schema
         self._temporary = temporary_path_for(self.path)
         self._writer = pq.ParquetWriter(self._temporary, schema, compression="zstd")
-        self._seen_ids = IdSet()
+        self._spill = tempfile.TemporaryDirectory(prefix=".ids-", dir=self.path.parent)
+        self._seen_ids = IdSet(spill_folder=Path(self._spill.name))
         self._rows = 0
         self._duplicates = 0
         self._creation_min: datetime | None = None
@@ -58,6 +60,7 @@ class AuditPartitionWriter:
             self._writer.close()
             discard(self._temporary)
             self._finished = True
+        self._spill.cleanup()
 
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:
         """Append the rows of `batch` (a record batch or a table) whose Id is new here."""

@@ -75,3 +75,19 @@ def test_runs_stop_merging_at_the_cap_and_answers_stay_exact(monkeypatch):
         assert ids.admit(pa.array(values[start : start + 250])).all()
     assert all(len(high) <= 1_000 for high, _ in ids._runs) and len(ids._runs) >= 5
     assert not ids.admit(pa.array(values[::7])).any()
+
+
+def test_keys_beyond_the_memory_budget_go_to_disk_and_answers_stay_exact(tmp_path, monkeypatch):
+    from o365_pipeline.storage import id_set
+
+    monkeypatch.setattr(id_set, "MAX_RUN_KEYS", 500)
+    monkeypatch.setattr(id_set, "_DISK_CHUNK_KEYS", 64)
+    rng = random.Random(11)
+    pool = [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(6_000)]
+    batches = [[rng.choice(pool) for _ in range(rng.randint(100, 400))] for _ in range(60)]
+    ids = IdSet(spill_folder=tmp_path, memory_keys=1_000)
+    got = [ids.admit(pa.array(batch)).tolist() for batch in batches]
+    assert got == _reference(batches)
+    assert ids.spilled_keys > 0 and sum(len(h) for h, _ in ids._runs) <= 1_000
+    assert ids.nbytes <= 16 * 1_000
+    assert list(tmp_path.glob("ids-*.high"))

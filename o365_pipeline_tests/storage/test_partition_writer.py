@@ -107,3 +107,31 @@ def test_rewriting_the_same_input_yields_the_same_rows(tmp_path):
             writer.commit()
         contents.append(pq.read_table(path).to_pylist())
     assert contents[0] == contents[1]
+
+
+def test_stale_temporaries_and_spill_folders_of_killed_writers_are_swept(tmp_path):
+    import os
+    import time
+
+    from o365_pipeline.storage.atomic import STALE_AFTER_SECONDS, sweep_stale_temporaries
+
+    old = time.time() - STALE_AFTER_SECONDS - 60
+    stale_file = tmp_path / ".part.parquet-dead.tmp"
+    stale_file.write_bytes(b"partial")
+    stale_folder = tmp_path / ".ids-dead"
+    stale_folder.mkdir()
+    (stale_folder / "ids-00000.high").write_bytes(b"\0" * 16)
+    fresh_folder = tmp_path / ".ids-live"
+    fresh_folder.mkdir()
+    for path in (stale_file, stale_folder):
+        os.utime(path, (old, old))
+    sweep_stale_temporaries(tmp_path)
+    assert not stale_file.exists() and not stale_folder.exists()
+    assert fresh_folder.exists()  # a writer at work keeps its folder
+
+
+def test_the_writer_leaves_no_spill_folder_behind(tmp_path):
+    target = tmp_path / "part.parquet"
+    with AuditPartitionWriter(target) as writer:
+        writer.commit()
+    assert [path.name for path in tmp_path.iterdir()] == ["part.parquet"]
