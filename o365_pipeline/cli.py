@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument("query", help='e.g. "SELECT Operation, count(*) FROM audit GROUP BY 1"')
     sql.add_argument("--data-dir", type=Path, default=Path("data"))
     sql.add_argument("--max-rows", type=int, default=40)
+    sql.add_argument(
+        "--object-store",
+        default=os.environ.get("O365_OBJECT_STORE") or None,
+        help="query the published copy (s3://bucket/prefix; default $O365_OBJECT_STORE)",
+    )
     sql.set_defaults(handler=_run_sql)
 
     views = commands.add_parser("views", help="write a DuckDB file with views over the Parquet")
@@ -67,9 +73,17 @@ def _run_demo(args: argparse.Namespace) -> int:
 def _run_sql(args: argparse.Namespace) -> int:
     import duckdb
 
+    from o365_pipeline.storage.object_store import ObjectStore, ObjectStoreError
     from o365_pipeline.storage.views import connect
 
-    with connect(args.data_dir) as connection:
+    try:
+        store = ObjectStore.from_settings(
+            args.object_store, os.environ.get("O365_OBJECT_STORE_OPTIONS")
+        )
+    except ObjectStoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    with connect(args.data_dir, store=store) as connection:
         try:
             relation = connection.sql(args.query)
         except duckdb.Error as error:

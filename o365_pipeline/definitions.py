@@ -123,7 +123,11 @@ def build_definitions() -> dg.Definitions:
         ],
         resources={
             "management_api": management_api_from_environment(data_dir),
-            "storage": StorageResource(data_dir=data_dir),
+            "storage": StorageResource(
+                data_dir=data_dir,
+                object_store_url=os.environ.get("O365_OBJECT_STORE") or None,
+                object_store_options=os.environ.get("O365_OBJECT_STORE_OPTIONS") or None,
+            ),
         },
     )
 

@@ -27,14 +27,16 @@ from o365_pipeline.defs.metadata import (
     listing_metadata,
     subscriptions_metadata,
 )
-from o365_pipeline.defs.partitions import decode_partition
+from o365_pipeline.defs.partitions import WindowPartition, decode_partition
 from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
 from o365_pipeline.ingest.audit_table import ingest_window
 from o365_pipeline.ingest.listing import list_window
 from o365_pipeline.ingest.partition_summary import summarize_partition
 from o365_pipeline.ingest.permissions import missing_permission_warning
+from o365_pipeline.ingest.publishing import publish_window
 from o365_pipeline.ingest.schema_report import report_schema_drift
 from o365_pipeline.ingest.subscriptions import ensure_subscriptions
+from o365_pipeline.storage.object_store import ObjectStore
 from o365_pipeline.tenant_directory import TenantDirectory, as_directory
 from o365_pipeline.tenants import Tenant
 
@@ -121,6 +123,7 @@ def build_content_type_assets(
         partition = decode_partition(context)
         client = client_for(management_api, partition.tenant)
         with reported_as_failure():
+            store = storage.object_store()
             report = list_window(
                 client,
                 storage.layout(),
@@ -129,8 +132,9 @@ def build_content_type_assets(
                 window=partition.window,
                 now=datetime.now(UTC),
             )
+            published = _publish(store, storage, content_type, partition)
         return dg.MaterializeResult(
-            metadata=listing_metadata(report),
+            metadata={**listing_metadata(report), **published},
             check_results=listing_check_results(
                 listing_key(content_type), report, table_key.to_user_string()
             ),
@@ -154,6 +158,7 @@ def build_content_type_assets(
         partition = decode_partition(context)
         client = client_for(management_api, partition.tenant)
         with reported_as_failure():
+            store = storage.object_store()
             report = ingest_window(
                 client,
                 storage.layout(),
@@ -162,6 +167,7 @@ def build_content_type_assets(
                 window=partition.window,
                 clock=lambda: datetime.now(UTC),
             )
+            published = _publish(store, storage, content_type, partition)
         summary = summarize_partition(report.write.path)
         drift = report_schema_drift(storage.layout(), content_type.name, report.write.path)
         if drift.any:
@@ -174,8 +180,28 @@ def build_content_type_assets(
                 **audit_metadata(report, summary),
                 **drift_metadata(drift),
                 **({"missing_permission": permission_warning} if permission_warning else {}),
+                **published,
             },
             check_results=audit_check_results(table_key, report, summary),
         )
 
     return [content_listing, audit_table]
+
+
+def _publish(
+    store: ObjectStore | None,
+    storage: StorageResource,
+    content_type: ContentType,
+    partition: WindowPartition,
+) -> dict:
+    """Upload the window's committed files when an object store is configured."""
+    if store is None:
+        return {}
+    urls = publish_window(
+        store,
+        storage.layout(),
+        content_type=content_type.name,
+        tenant=partition.tenant,
+        window=partition.window,
+    )
+    return {"published_to": dg.MetadataValue.json(urls)}

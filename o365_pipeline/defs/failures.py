@@ -12,6 +12,7 @@ import dagster as dg
 from o365_pipeline.api.errors import ManagementApiError, RetentionWindowError
 from o365_pipeline.ingest.audit_table import IncompleteWindowError
 from o365_pipeline.registry import RegistryError
+from o365_pipeline.storage.object_store import ObjectStoreError
 
 
 @contextmanager
@@ -30,6 +31,8 @@ def reported_as_failure() -> Iterator[None]:
         raise dg.Failure(
             description=str(error), metadata={"error_code": error.code or ""}
         ) from error
+    except ObjectStoreError as error:
+        raise dg.Failure(description=str(error)) from error
     except RegistryError as error:
         raise dg.Failure(description=str(error), allow_retries=False) from error
     except IncompleteWindowError as error:

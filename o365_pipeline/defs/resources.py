@@ -19,6 +19,7 @@ from o365_pipeline.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from o365_pipeline.emulator.embedded import EmbeddedEmulator, embedded_emulator
 from o365_pipeline.registry import RegisteredTenant, with_own_credentials
 from o365_pipeline.storage.layout import DataLayout
+from o365_pipeline.storage.object_store import ObjectStore
 from o365_pipeline.tenants import Tenant
 
 _clients_lock = threading.Lock()
@@ -29,10 +30,24 @@ class StorageResource(dg.ConfigurableResource):
     """Where Parquet, listings and the ledger live (a local folder; `data/` by default)."""
 
     data_dir: str = Field(default="data", description="Root folder of the Parquet data.")
+    object_store_url: str | None = Field(
+        default=None,
+        description="Also publish every committed file here (s3://bucket/prefix, abfs://…, "
+        "gs://…); credentials come from the backend's usual environment variables.",
+    )
+    object_store_options: str | None = Field(
+        default=None,
+        description='Non-secret fsspec options as JSON, e.g. {"client_kwargs": '
+        '{"endpoint_url": "https://…"}}.',
+    )
 
     def layout(self) -> DataLayout:
         """The Hive-style layout under `data_dir`."""
         return DataLayout(Path(self.data_dir).resolve())
+
+    def object_store(self) -> ObjectStore | None:
+        """The configured object store, if any."""
+        return ObjectStore.from_settings(self.object_store_url, self.object_store_options)
 
 
 class ManagementApiResource(dg.ConfigurableResource):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import glob
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import pyarrow as pa
@@ -22,6 +23,7 @@ from o365_pipeline.records.schema import AUDIT_SCHEMA, COMMON_COLUMNS, INGESTION
 from o365_pipeline.storage.layout import AUDIT, LEDGER, LISTINGS, DataLayout
 from o365_pipeline.storage.ledger import BLOB_SCHEMA, BLOBS_FILE_NAME, LEDGER_SCHEMA
 from o365_pipeline.storage.listings import LISTING_SCHEMA
+from o365_pipeline.storage.object_store import ObjectStore
 
 _HIVE_OPTIONS = (
     "hive_partitioning=true, hive_types={'date': DATE, 'hour': INTEGER}, union_by_name=true"
@@ -35,11 +37,17 @@ _DUCKDB_TYPES = {
 }
 
 
-def connect(data_root: Path, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with every view defined over `data_root`."""
+def connect(
+    data_root: Path, database: str = ":memory:", store: ObjectStore | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with every view defined over `data_root`, or over the object
+    store's copy of it when `store` is given.
+    """
     connection = duckdb.connect(database)
     connection.execute("SET TimeZone = 'UTC'")
-    refresh_views(connection, data_root)
+    if store is not None:
+        store.register(connection)
+    refresh_views(connection, data_root, store)
     return connection
 
 
@@ -69,9 +77,11 @@ GROUP BY tenant, content_type
 """
 
 
-def refresh_views(connection: duckdb.DuckDBPyConnection, data_root: Path) -> None:
+def refresh_views(
+    connection: duckdb.DuckDBPyConnection, data_root: Path, store: ObjectStore | None = None
+) -> None:
     """(Re)create the views; call after new partitions appear in a long-lived connection."""
-    layout = DataLayout(Path(data_root).resolve())
+    layout = _Sources(DataLayout(Path(data_root).resolve()), store)
     for content_type in CONTENT_TYPES:
         _create(
             connection,
@@ -94,11 +104,37 @@ def refresh_views(connection: duckdb.DuckDBPyConnection, data_root: Path) -> Non
     connection.execute(FRESHNESS_VIEW)
 
 
+class _Sources:
+    """Glob patterns over the local folder, or over the same keys in the object store."""
+
+    def __init__(self, layout: DataLayout, store: ObjectStore | None) -> None:
+        self._layout = layout
+        self._store = store
+
+    def glob(
+        self, area: str, file_name: str = "*.parquet", content_type: str | None = None
+    ) -> _Pattern:
+        """The pattern, and whether anything matches it yet."""
+        local = self._layout.glob(area, file_name, content_type)
+        if self._store is None:
+            return _Pattern(local, bool(glob.glob(local)))
+        relative = Path(local).relative_to(self._layout.root).as_posix()
+        found = self._store.fs.glob(f"{self._store.root}/{relative}")
+        return _Pattern(self._store.key_url(relative), bool(found))
+
+
+class _Pattern(NamedTuple):
+    """A glob pattern, and whether it matched anything when built."""
+
+    text: str
+    matches: bool
+
+
 def _create(
-    connection: duckdb.DuckDBPyConnection, name: str, pattern: str, schema: pa.Schema
+    connection: duckdb.DuckDBPyConnection, name: str, pattern: _Pattern, schema: pa.Schema
 ) -> None:
-    if glob.glob(pattern):
-        source = f"SELECT * FROM read_parquet('{_quoted(pattern)}', {_HIVE_OPTIONS})"
+    if pattern.matches:
+        source = f"SELECT * FROM read_parquet('{_quoted(pattern.text)}', {_HIVE_OPTIONS})"
     else:
         source = _empty_select(schema)
     connection.execute(f'CREATE OR REPLACE VIEW "{name}" AS {source}')

@@ -1,0 +1,75 @@
+"""Publishing landed files to object storage (s3://, abfs://, gs://…) through fsspec, and
+reading them back with DuckDB.
+
+Each file is first committed locally (hidden temporary + atomic rename, as always), then
+uploaded whole under the same relative key. An object PUT is atomic, so readers of the bucket
+see the previous object or the new one, never a partial file; a run that dies between the two
+steps leaves the previous object, and the next run uploads again. The local folder is the
+working copy the pipeline reads its listings and ledger from; analysts query the bucket.
+
+Credentials are never configuration here: fsspec's backends read the standard environment
+(AWS_ACCESS_KEY_ID …, AZURE_STORAGE_…, GOOGLE_APPLICATION_CREDENTIALS); `options` carries only
+non-secret settings such as an `endpoint_url`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+
+
+class ObjectStoreError(RuntimeError):
+    """The object store cannot be used as configured (the message names the URL and the fix)."""
+
+
+class ObjectStore:
+    """One bucket prefix, e.g. `s3://audit-lake/o365`."""
+
+    def __init__(self, url: str, options: dict | None = None) -> None:
+        import fsspec
+
+        self.url = url.rstrip("/")
+        try:
+            self.fs, self.root = fsspec.core.url_to_fs(self.url, **(options or {}))
+        except (ImportError, ValueError) as error:
+            raise ObjectStoreError(
+                f"Cannot open {self.url}: {error}. Install the backend (pip install "
+                "'o365-pipeline[s3]' for s3://) and check O365_OBJECT_STORE_OPTIONS."
+            ) from None
+        self.protocol = self.url.split("://", 1)[0]
+
+    @classmethod
+    def from_settings(cls, url: str | None, options_json: str | None) -> ObjectStore | None:
+        """The store configured by `O365_OBJECT_STORE` / `O365_OBJECT_STORE_OPTIONS`, if any."""
+        if not url:
+            return None
+        try:
+            options = json.loads(options_json) if options_json else {}
+        except ValueError as error:
+            raise ObjectStoreError(
+                f"O365_OBJECT_STORE_OPTIONS is not JSON ({error.msg}); give e.g. "
+                '{"client_kwargs": {"endpoint_url": "https://…"}}.'
+            ) from None
+        return cls(url, options)
+
+    def key_url(self, relative: str) -> str:
+        """The full URL of a relative key."""
+        return f"{self.url}/{relative}"
+
+    def publish(self, data_root: Path, files: Iterable[Path]) -> list[str]:
+        """Upload committed local files under the same path relative to `data_root`."""
+        uploaded = []
+        for path in files:
+            if not path.exists():
+                continue
+            relative = path.resolve().relative_to(Path(data_root).resolve()).as_posix()
+            self.fs.put_file(str(path), f"{self.root}/{relative}")
+            uploaded.append(self.key_url(relative))
+        return uploaded
+
+    def register(self, connection: duckdb.DuckDBPyConnection) -> None:
+        """Let DuckDB read this store's URLs through fsspec (no DuckDB extension needed)."""
+        connection.register_filesystem(self.fs)

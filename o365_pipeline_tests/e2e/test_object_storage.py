@@ -1,0 +1,134 @@
+"""Publishing to object storage, end to end: a local S3-compatible server (moto) started by the
+test, partitions materialized through Dagster, every committed file uploaded, and DuckDB
+reading the bucket (with the local copies gone) equal to the emulator's ground truth."""
+
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import pytest
+import s3fs
+from moto.server import ThreadedMotoServer
+
+from o365_pipeline.content_types import content_type_named
+from o365_pipeline.defs.assets import build_content_type_assets, build_subscriptions_asset
+from o365_pipeline.defs.partitions import audit_partitions, partition_key_for
+from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
+from o365_pipeline.emulator import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    EmulatorConfig,
+    start_emulator,
+)
+from o365_pipeline.storage.object_store import ObjectStore
+from o365_pipeline.storage.views import connect
+from o365_pipeline.tenants import DEMO_TENANTS
+
+TENANT = DEMO_TENANTS[0]
+EXCHANGE = content_type_named("Audit.Exchange")
+
+
+@pytest.fixture
+def s3(monkeypatch):
+    """A local S3-compatible endpoint with an empty bucket `lake`."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    options = {"client_kwargs": {"endpoint_url": f"http://{host}:{port}"}}
+    s3fs.S3FileSystem(**options).call_s3("create_bucket", Bucket="lake")
+    yield options
+    server.stop()
+
+
+def test_partitions_are_published_and_duckdb_reads_them_from_the_bucket(s3, tmp_path):
+    tenants = (TENANT,)
+    partitions = audit_partitions(tenants)
+    assets = [
+        build_subscriptions_asset(tenants),
+        *build_content_type_assets(EXCHANGE, tenants, partitions),
+    ]
+    windows = [
+        datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours)
+        for hours in (2, 3)
+    ]
+    storage = StorageResource(
+        data_dir=str(tmp_path),
+        object_store_url="s3://lake/o365",
+        object_store_options=json.dumps(s3),
+    )
+    with start_emulator(EmulatorConfig(tenants=(TENANT.tenant_id,), records_per_hour=30)) as api:
+        resources = {
+            "management_api": ManagementApiResource(
+                client_id=DEFAULT_CLIENT_ID,
+                client_secret=DEFAULT_CLIENT_SECRET,
+                api_base_url=api.base_url,
+                login_base_url=api.base_url,
+                ca_bundle=str(api.ca_cert_path),
+                rate_limit_folder=str(tmp_path / ".ratelimit"),
+            ),
+            "storage": storage,
+        }
+        with dg.DagsterInstance.ephemeral() as instance:
+            dg.materialize(assets[:1], resources=resources, instance=instance)
+            results = [
+                dg.materialize(
+                    assets[1:],
+                    resources=resources,
+                    instance=instance,
+                    partition_key=partition_key_for(TENANT.name, window),
+                )
+                for window in windows
+            ]
+        truth = {
+            record_id
+            for window in windows
+            for record_id in api.ground_truth(
+                TENANT.tenant_id, EXCHANGE.name, window, window + timedelta(hours=1)
+            )
+        }
+
+    published = [
+        url
+        for result in results
+        for event in result.get_asset_materialization_events()
+        for url in event.materialization.metadata["published_to"].value
+    ]
+    assert any(url.endswith("/part.parquet") for url in published)
+    assert any(url.endswith("/ledger.parquet") for url in published)
+    assert all(url.startswith("s3://lake/o365/") for url in published)
+
+    shutil.rmtree(tmp_path / "audit")  # what follows can only come from the bucket
+    store = ObjectStore("s3://lake/o365", s3)
+    with connect(tmp_path, store=store) as connection:
+        ids = {row[0] for row in connection.execute("SELECT Id FROM audit_exchange").fetchall()}
+        ledger = connection.execute("SELECT DISTINCT status FROM ledger").fetchall()
+    assert ids == truth and truth
+    assert ledger == [("complete",)]
+
+
+def test_a_failed_upload_fails_the_partition_naming_the_store_and_the_fix(s3, tmp_path):
+    store = ObjectStore("s3://no-such-bucket/o365", s3)
+    (tmp_path / "audit").mkdir()
+    local = tmp_path / "audit" / "part.parquet"
+    local.write_bytes(b"PAR1")
+    from o365_pipeline.api.windows import Window
+    from o365_pipeline.ingest.publishing import publish_window
+    from o365_pipeline.storage.layout import DataLayout
+    from o365_pipeline.storage.object_store import ObjectStoreError
+
+    window = datetime(2026, 11, 25, 9, tzinfo=UTC)
+    layout = DataLayout(tmp_path)
+    layout.audit_file(EXCHANGE.name, TENANT.name, window).parent.mkdir(parents=True)
+    layout.audit_file(EXCHANGE.name, TENANT.name, window).write_bytes(b"PAR1")
+    with pytest.raises(ObjectStoreError, match=r"s3://no-such-bucket/o365.*re-materialize"):
+        publish_window(
+            store,
+            layout,
+            content_type=EXCHANGE.name,
+            tenant=TENANT.name,
+            window=Window(window, window + timedelta(hours=1)),
+        )
