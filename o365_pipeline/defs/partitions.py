@@ -81,7 +81,10 @@ class WindowPartition:
 
 def decode_partition(context: dg.AssetExecutionContext) -> WindowPartition:
     """Read the tenant and the hour window out of the running asset's partition key."""
-    keys = context.partition_key.keys_by_dimension
+    key = context.partition_key
+    if not isinstance(key, dg.MultiPartitionKey):  # a run tagged with the plain string key
+        key = context.assets_def.partitions_def.get_partition_key_from_str(str(key))
+    keys = key.keys_by_dimension
     start = datetime.strptime(keys[WINDOW_DIMENSION], "%Y-%m-%d-%H:%M").replace(tzinfo=UTC)
     return WindowPartition(
         tenant=keys[TENANT_DIMENSION], window=Window(start, start + timedelta(hours=1))

@@ -1,0 +1,78 @@
+"""The code location runs unchanged under Dagster's multiprocess executor on a persistent
+instance: every step in its own process, each building its own client from the environment,
+sharing the request budget through the data folder."""
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+
+from o365_pipeline.defs.partitions import partition_key_for, sync_tenant_partitions
+from o365_pipeline.emulator import DEFAULT_CLIENT_ID, EmulatorConfig, start_emulator
+
+TENANT_ID = "5f4e3d2c-1b0a-4987-a6b5-c4d3e2f1a0b9"
+SECRET = "multiprocess-secret"
+
+
+def ingest_job() -> dg.JobDefinition:
+    """Rebuilt in every step process from the environment (what a deployment does)."""
+    from o365_pipeline.definitions import INGEST_JOB_NAME, build_definitions
+
+    return build_definitions().resolve_job_def(INGEST_JOB_NAME)
+
+
+def test_one_partition_runs_with_each_step_in_its_own_process(tmp_path, monkeypatch):
+    config = EmulatorConfig(tenants=(TENANT_ID,), client_secret=SECRET, records_per_hour=20)
+    with start_emulator(config) as api:
+        for name, value in {
+            "O365_TENANT_ID": TENANT_ID,
+            "O365_TENANT_NAME": "acme",
+            "O365_CLIENT_ID": DEFAULT_CLIENT_ID,
+            "O365_CLIENT_SECRET": SECRET,
+            "O365_API_BASE_URL": api.base_url,
+            "O365_LOGIN_BASE_URL": api.base_url,
+            "O365_CA_BUNDLE": str(api.ca_cert_path),
+            "O365_DATA_DIR": str(tmp_path / "data"),
+        }.items():
+            monkeypatch.setenv(name, value)
+        from o365_pipeline.api.client import ManagementApiClient
+        from o365_pipeline.api.settings import ClientSecret, ClientSettings
+        from o365_pipeline.definitions import tenant_directory
+
+        client = ManagementApiClient(
+            ClientSettings(
+                tenant_id=TENANT_ID,
+                client_id=DEFAULT_CLIENT_ID,
+                credential=ClientSecret(SECRET),
+                api_base_url=api.base_url,
+                login_base_url=api.base_url,
+                ca_bundle=str(api.ca_cert_path),
+            )
+        )
+        for kind in (
+            "Audit.AzureActiveDirectory",
+            "Audit.Exchange",
+            "Audit.SharePoint",
+            "Audit.General",
+            "DLP.All",
+        ):
+            client.start_subscription(kind)
+        client.close()
+        window = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+        key = partition_key_for("acme", window)
+        (tmp_path / "dagster_home").mkdir()
+        with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as instance:
+            sync_tenant_partitions(instance, tenant_directory(str(tmp_path / "data")).all())
+            with dg.execute_job(
+                dg.reconstructable(ingest_job),
+                instance=instance,
+                tags={"dagster/partition": str(key)},
+                run_config={"execution": {"config": {"multiprocess": {"max_concurrent": 4}}}},
+            ) as result:
+                assert result.success
+                pids = {
+                    event.pid
+                    for event in result.all_events
+                    if event.event_type_value == "STEP_START"
+                }
+    assert len(pids) >= 2, "each step should run in its own process"
+    assert len(list((tmp_path / "data").glob("audit/*/tenant=acme/*/*/part.parquet"))) == 5
