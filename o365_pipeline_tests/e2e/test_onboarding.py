@@ -19,7 +19,7 @@ from o365_pipeline.emulator.embedded import stop_embedded_emulator
 from o365_pipeline.emulator.samples import SAMPLE_TENANTS
 
 SAMPLES = {sample.name: sample for sample in SAMPLE_TENANTS}
-HOURS = 2
+HOURS = 24  # the acceptance: a day of the healthy tenant, through the CLI
 
 
 def _cli(folder, *args):
