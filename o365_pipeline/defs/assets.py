@@ -33,7 +33,7 @@ from o365_pipeline.ingest.audit_table import ingest_window
 from o365_pipeline.ingest.listing import list_window
 from o365_pipeline.ingest.partition_summary import summarize_partition
 from o365_pipeline.ingest.permissions import missing_permission_warning
-from o365_pipeline.ingest.publishing import publish_window
+from o365_pipeline.ingest.publishing import fetch_window, publish_window
 from o365_pipeline.ingest.schema_report import report_schema_drift
 from o365_pipeline.ingest.subscriptions import ensure_subscriptions
 from o365_pipeline.storage.object_store import ObjectStore
@@ -124,6 +124,7 @@ def build_content_type_assets(
         client = client_for(management_api, partition.tenant)
         with reported_as_failure():
             store = storage.object_store()
+            _fetch(store, storage, content_type, partition)
             report = list_window(
                 client,
                 storage.layout(),
@@ -159,6 +160,7 @@ def build_content_type_assets(
         client = client_for(management_api, partition.tenant)
         with reported_as_failure():
             store = storage.object_store()
+            _fetch(store, storage, content_type, partition)
             report = ingest_window(
                 client,
                 storage.layout(),
@@ -167,9 +169,10 @@ def build_content_type_assets(
                 window=partition.window,
                 clock=lambda: datetime.now(UTC),
             )
-            published = _publish(store, storage, content_type, partition)
         summary = summarize_partition(report.write.path)
         drift = report_schema_drift(storage.layout(), content_type.name, report.write.path)
+        with reported_as_failure():
+            published = _publish(store, storage, content_type, partition)
         if drift.any:
             context.log.warning(f"schema drift in {context.partition_key}: {drift_sentence(drift)}")
         permission_warning = missing_permission_warning(client, content_type.name)
@@ -186,6 +189,23 @@ def build_content_type_assets(
         )
 
     return [content_listing, audit_table]
+
+
+def _fetch(
+    store: ObjectStore | None,
+    storage: StorageResource,
+    content_type: ContentType,
+    partition: WindowPartition,
+) -> None:
+    """Bring the window's published files missing here (the step before ran elsewhere)."""
+    if store is not None:
+        fetch_window(
+            store,
+            storage.layout(),
+            content_type=content_type.name,
+            tenant=partition.tenant,
+            window=partition.window,
+        )
 
 
 def _publish(

@@ -4,8 +4,10 @@ reading them back with DuckDB.
 Each file is first committed locally (hidden temporary + atomic rename, as always), then
 uploaded whole under the same relative key. An object PUT is atomic, so readers of the bucket
 see the previous object or the new one, never a partial file; a run that dies between the two
-steps leaves the previous object, and the next run uploads again. The local folder is the
-working copy the pipeline reads its listings and ledger from; analysts query the bucket.
+steps leaves the previous object, and the next run uploads again. The local folder is a
+working copy: a step that finds a file of an earlier step missing locally (it ran on another
+machine or pod) fetches the published copy first, so `data/` may be ephemeral; analysts query
+the bucket.
 
 Credentials are never configuration here: fsspec's backends read the standard environment
 (AWS_ACCESS_KEY_ID …, AZURE_STORAGE_…, GOOGLE_APPLICATION_CREDENTIALS); `options` carries only
@@ -69,6 +71,25 @@ class ObjectStore:
             self.fs.put_file(str(path), f"{self.root}/{relative}")
             uploaded.append(self.key_url(relative))
         return uploaded
+
+    def fetch_missing(self, data_root: Path, files: Iterable[Path]) -> list[Path]:
+        """Download the published copy of each file that is missing locally (a step running
+        on another machine or pod than the one before it); the files fetched.
+        """
+        fetched = []
+        for path in files:
+            if path.exists():
+                continue
+            relative = path.resolve().relative_to(Path(data_root).resolve()).as_posix()
+            remote = f"{self.root}/{relative}"
+            if not self.fs.exists(remote):
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(f".{path.name}.fetch.tmp")
+            self.fs.get_file(remote, str(temporary))
+            temporary.replace(path)
+            fetched.append(path)
+        return fetched
 
     def register(self, connection: duckdb.DuckDBPyConnection) -> None:
         """Let DuckDB read this store's URLs through fsspec (no DuckDB extension needed)."""

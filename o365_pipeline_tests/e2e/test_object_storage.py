@@ -39,12 +39,15 @@ def s3(monkeypatch):
     server.start()
     host, port = server.get_host_and_port()
     options = {"client_kwargs": {"endpoint_url": f"http://{host}:{port}"}}
-    s3fs.S3FileSystem(**options).call_s3("create_bucket", Bucket="lake")
+    filesystem = s3fs.S3FileSystem(**options)
+    if not filesystem.exists("lake"):  # moto keeps its state per process, across servers
+        filesystem.call_s3("create_bucket", Bucket="lake")
     yield options
     server.stop()
 
 
 def test_partitions_are_published_and_duckdb_reads_them_from_the_bucket(s3, tmp_path):
+    prefix = f"s3://lake/{tmp_path.name}"
     tenants = (TENANT,)
     partitions = audit_partitions(tenants)
     assets = [
@@ -57,7 +60,7 @@ def test_partitions_are_published_and_duckdb_reads_them_from_the_bucket(s3, tmp_
     ]
     storage = StorageResource(
         data_dir=str(tmp_path),
-        object_store_url="s3://lake/o365",
+        object_store_url=prefix,
         object_store_options=json.dumps(s3),
     )
     with start_emulator(EmulatorConfig(tenants=(TENANT.tenant_id,), records_per_hour=30)) as api:
@@ -99,10 +102,10 @@ def test_partitions_are_published_and_duckdb_reads_them_from_the_bucket(s3, tmp_
     ]
     assert any(url.endswith("/part.parquet") for url in published)
     assert any(url.endswith("/ledger.parquet") for url in published)
-    assert all(url.startswith("s3://lake/o365/") for url in published)
+    assert all(url.startswith(f"{prefix}/") for url in published)
 
     shutil.rmtree(tmp_path / "audit")  # what follows can only come from the bucket
-    store = ObjectStore("s3://lake/o365", s3)
+    store = ObjectStore(prefix, s3)
     with connect(tmp_path, store=store) as connection:
         ids = {row[0] for row in connection.execute("SELECT Id FROM audit_exchange").fetchall()}
         ledger = connection.execute("SELECT DISTINCT status FROM ledger").fetchall()
@@ -132,3 +135,60 @@ def test_a_failed_upload_fails_the_partition_naming_the_store_and_the_fix(s3, tm
             tenant=TENANT.name,
             window=Window(window, window + timedelta(hours=1)),
         )
+
+
+def test_a_step_on_another_machine_fetches_the_earlier_steps_files_from_the_bucket(s3, tmp_path):
+    """The listing is written on one machine, the audit step runs on another whose local
+    folder is empty (a Kubernetes pod, say): it fetches the listing from the bucket."""
+    tenants = (TENANT,)
+    listing_asset, audit_asset = build_content_type_assets(
+        EXCHANGE, tenants, audit_partitions(tenants)
+    )
+    window = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    key = partition_key_for(TENANT.name, window)
+    prefix = f"s3://lake/{tmp_path.name}"
+
+    def storage(folder):
+        return StorageResource(
+            data_dir=str(folder),
+            object_store_url=prefix,
+            object_store_options=json.dumps(s3),
+        )
+
+    with start_emulator(EmulatorConfig(tenants=(TENANT.tenant_id,), records_per_hour=30)) as api:
+        management_api = ManagementApiResource(
+            client_id=DEFAULT_CLIENT_ID,
+            client_secret=DEFAULT_CLIENT_SECRET,
+            api_base_url=api.base_url,
+            login_base_url=api.base_url,
+            ca_bundle=str(api.ca_cert_path),
+            rate_limit_folder=str(tmp_path / ".ratelimit"),
+        )
+        with dg.DagsterInstance.ephemeral() as instance:
+            dg.materialize(
+                [build_subscriptions_asset(tenants)],
+                resources={"management_api": management_api, "storage": storage(tmp_path / "a")},
+                instance=instance,
+            )
+            dg.materialize(
+                [listing_asset],
+                resources={"management_api": management_api, "storage": storage(tmp_path / "a")},
+                instance=instance,
+                partition_key=key,
+            )
+            other = tmp_path / "b"
+            result = dg.materialize(
+                [listing_asset, audit_asset],
+                selection=[audit_asset.key],
+                resources={"management_api": management_api, "storage": storage(other)},
+                instance=instance,
+                partition_key=key,
+            )
+        truth = api.ground_truth(
+            TENANT.tenant_id, EXCHANGE.name, window, window + timedelta(hours=1)
+        )
+    assert result.success
+    assert list(other.glob("listings/**/listing.parquet")), "the listing came from the bucket"
+    with connect(tmp_path, store=ObjectStore(prefix, s3)) as connection:
+        ids = {row[0] for row in connection.execute("SELECT Id FROM audit_exchange").fetchall()}
+    assert ids == truth and truth
