@@ -6,35 +6,29 @@
 
 from __future__ import annotations
 
-import email.utils
-import json
 import re
-import socket
 import tempfile
 import threading
 import time
-import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from o365_pipeline.content_types import UnknownContentTypeError, content_type_named
 from o365_pipeline.emulator.activity import FEED_PATH, ActivityApi
 from o365_pipeline.emulator.budget import RequestBudget
 from o365_pipeline.emulator.clock import EmulatorClock
-from o365_pipeline.emulator.errors import access_denied, api_error
+from o365_pipeline.emulator.control import control_answer
+from o365_pipeline.emulator.errors import access_denied
 from o365_pipeline.emulator.faults import (
     CONTENT_SWITCHES,
     ApiRequest,
     FaultPlan,
     FaultRule,
-    make_rule,
     throttled,
 )
+from o365_pipeline.emulator.http_server import EmulatorHandler, TlsServer
 from o365_pipeline.emulator.identity import ALL_ROLES, IdentityService
-from o365_pipeline.emulator.listing import parse_api_time
 from o365_pipeline.emulator.replay import ReplayedTenants
 from o365_pipeline.emulator.responses import Reply, json_reply
 from o365_pipeline.emulator.samples import SAMPLE_TENANTS
@@ -118,7 +112,7 @@ class Emulator:
         context, self.ca_cert_path = make_server_context(
             Path(ca_dir) if ca_dir else Path(self._tempdir.name)
         )
-        self._server = _TlsServer((host, port), _Handler, context)
+        self._server = TlsServer((host, port), EmulatorHandler, context)
         self._server.emulator = self
         display_host = f"[{host}]" if ":" in host else host
         self.base_url = f"https://{display_host}:{self._server.server_address[1]}"
@@ -133,7 +127,7 @@ class Emulator:
         self._revoked_tokens: set[str | None] = set()
         # Every bearer token presented (tests grep logs and files for them).
         self.bearer_tokens_seen: set[str] = set()
-        self._content_switches: dict[str, FaultRule] = {}
+        self.content_switches: dict[str, FaultRule] = {}
         self._log: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
         self.identity = IdentityService(
@@ -233,7 +227,7 @@ class Emulator:
             )
             reply = self._api(request, match["tenant"], path, query, headers, body)
         elif path.startswith(CONTROL_PREFIX):
-            reply = self._control(method, path.removeprefix(CONTROL_PREFIX), query, body)
+            reply = control_answer(self, method, path.removeprefix(CONTROL_PREFIX), query, body)
         else:
             reply = self._login(method, path, query, body)
         with self._log_lock:
@@ -280,60 +274,17 @@ class Emulator:
             else:
                 self.faults.add(rule)
             if rule.kind in CONTENT_SWITCHES:
-                self._content_switches[rule.kind] = rule
+                self.content_switches[rule.kind] = rule
 
     def clear_faults(self) -> None:
         """Every fault off; content back to its configured shape; the clock unskewed."""
         self.faults.clear()
-        if self._content_switches:
+        if self.content_switches:
             self.api.reshape_content(
                 redelivery_fraction=self.config.redelivery_fraction, huge_blob_records=0
             )
-            self._content_switches.clear()
+            self.content_switches.clear()
         self.clock.set_offset(0)
-
-    def _control(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply:
-        """The test-and-demo control surface (no auth; the emulator binds to loopback).
-
-        `GET faults` lists what is on; `POST faults` takes `[{"kind": ..., ...}]` (or one
-        object) and switches it on; `DELETE faults` switches everything off; `POST clock` takes
-        `{"offset_seconds": N}` to skew the server clock (and its `Date` header).
-        """
-        if path == "faults" and method == "GET":
-            return json_reply(200, self._fault_status())
-        if path == "faults" and method == "POST":
-            try:
-                specs = json.loads(body or b"[]")
-                specs = specs if isinstance(specs, list) else [specs]
-                rules = [make_rule(**spec) for spec in specs]
-            except (ValueError, TypeError) as error:
-                return json_reply(400, {"error": "bad_fault", "error_description": str(error)})
-            self.add_faults(*rules)
-            return json_reply(200, self._fault_status())
-        if path == "faults" and method == "DELETE":
-            self.clear_faults()
-            return json_reply(200, self._fault_status())
-        if path == "clock" and method == "POST":
-            try:
-                self.clock.set_offset(float(json.loads(body)["offset_seconds"]))
-            except (ValueError, KeyError, TypeError):
-                return json_reply(
-                    400, {"error": "bad_clock", "error_description": 'send {"offset_seconds": N}'}
-                )
-            return json_reply(200, {"offset_seconds": self.clock.offset_seconds})
-        if path == "ground-truth" and method == "GET":
-            return self._ground_truth_reply(query)
-        if path == "health" and method == "GET":
-            return json_reply(200, {"status": "ok"})
-        return json_reply(404, {"error": "not_found", "error_description": f"No route {path}"})
-
-    def _fault_status(self) -> dict:
-        return {
-            "faults": self.faults.active()
-            + [rule.describe() for rule in self._content_switches.values()],
-            "hits": dict(self.faults.hits),
-            "clock_offset_seconds": self.clock.offset_seconds,
-        }
 
     def _login(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply:
         if method == "POST" and (match := TOKEN_PATH.match(path)):
@@ -343,103 +294,6 @@ class Emulator:
         if method == "GET" and path == "/common/discovery/instance":
             return self.identity.instance_discovery(query)
         return json_reply(404, {"error": "not_found", "error_description": f"No route {path}"})
-
-    def _ground_truth_reply(self, query: dict[str, str]) -> Reply:
-        """`GET /_emulator/ground-truth?tenantId&contentType&startTime&endTime` (no auth)."""
-        for name in ("tenantId", "contentType", "startTime", "endTime"):
-            if not query.get(name.lower()):
-                return api_error("AF20001", name=name)
-        start, end = parse_api_time(query["starttime"]), parse_api_time(query["endtime"])
-        if start is None or end is None:
-            name = "startTime" if start is None else "endTime"
-            return api_error("AF20002", name=name, expected="datetime")
-        try:
-            content_type = content_type_named(query["contenttype"]).name
-        except UnknownContentTypeError:
-            return api_error("AF20020", content_type=query["contenttype"])
-        ids = sorted(self.ground_truth(query["tenantid"], content_type, start, end))
-        return json_reply(200, {"count": len(ids), "ids": ids})
-
-
-class _TlsServer(ThreadingHTTPServer):
-    """TLS is negotiated in the request's own thread, so a slow handshake never blocks accept."""
-
-    daemon_threads = True
-
-    def __init__(self, address, handler, context) -> None:
-        self._context = context
-        super().__init__(address, handler)
-
-    def finish_request(self, request, client_address) -> None:
-        try:
-            tls = self._context.wrap_socket(request, server_side=True)
-        except (OSError, ValueError):
-            return
-        try:
-            self.RequestHandlerClass(tls, client_address, self)
-        finally:
-            try:
-                tls.close()
-            except OSError:
-                pass
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, so a pooled requests.Session reuses connections
-    timeout = 120  # an idle keep-alive connection frees its thread eventually
-    server_version = "Microsoft-IIS/10.0"
-    sys_version = ""
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        self._serve("GET")
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._serve("POST")
-
-    def do_DELETE(self) -> None:  # noqa: N802
-        self._serve("DELETE")
-
-    def _serve(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        emulator = self.server.emulator
-        try:
-            reply = emulator.answer(method, self.path, self.headers, body)
-        except Exception:  # an emulator bug: answer like the service's internal error, loudly
-            traceback.print_exc()
-            reply = api_error("AF50000")
-        if reply.delay_seconds:
-            time.sleep(reply.delay_seconds)
-        if reply.reset:
-            self._drop_connection()
-            return
-        self.send_response_only(reply.status)
-        self.send_header("Server", "Microsoft-IIS/10.0")
-        self.send_header("Date", email.utils.format_datetime(emulator.clock.now(), usegmt=True))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.end_headers()
-        if reply.cut_after_bytes is not None:
-            self.wfile.write(reply.body[: reply.cut_after_bytes])
-            self.wfile.flush()
-            self._drop_connection()
-            return
-        self.wfile.write(reply.body)
-
-    def _drop_connection(self) -> None:
-        """Close the TCP connection abruptly (RST where the platform allows)."""
-        self.close_connection = True
-        try:
-            self.connection.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
-            )
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        """Silent: the request log is kept in memory; URLs may carry tenant ids."""
 
 
 def _content(config: EmulatorConfig, clock: EmulatorClock) -> TenantContent:
