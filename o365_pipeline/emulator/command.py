@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 from o365_pipeline.emulator.certificates import load_certificates
-from o365_pipeline.emulator.faults import KINDS, FaultRule, FaultSpecError, parse_fault
+from o365_pipeline.emulator.fault_rules import KINDS, FaultRule, FaultSpecError, parse_fault
 from o365_pipeline.emulator.server import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,

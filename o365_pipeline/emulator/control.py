@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from o365_pipeline.content_types import UnknownContentTypeError, content_type_named
 from o365_pipeline.emulator.errors import api_error
-from o365_pipeline.emulator.faults import make_rule
+from o365_pipeline.emulator.fault_rules import make_rule
 from o365_pipeline.emulator.listing import parse_api_time
 from o365_pipeline.emulator.responses import Reply, json_reply
 

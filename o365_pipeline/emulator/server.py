@@ -20,13 +20,8 @@ from o365_pipeline.emulator.budget import RequestBudget
 from o365_pipeline.emulator.clock import EmulatorClock
 from o365_pipeline.emulator.control import control_answer
 from o365_pipeline.emulator.errors import access_denied
-from o365_pipeline.emulator.faults import (
-    CONTENT_SWITCHES,
-    ApiRequest,
-    FaultPlan,
-    FaultRule,
-    throttled,
-)
+from o365_pipeline.emulator.fault_rules import CONTENT_SWITCHES, FaultRule
+from o365_pipeline.emulator.faults import ApiRequest, FaultPlan, throttled
 from o365_pipeline.emulator.http_server import EmulatorHandler, TlsServer
 from o365_pipeline.emulator.identity import ALL_ROLES, IdentityService
 from o365_pipeline.emulator.replay import ReplayedTenants

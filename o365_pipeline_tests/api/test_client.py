@@ -244,7 +244,7 @@ def test_a_throttle_storm_longer_than_the_attempt_limit_is_waited_out_as_asked(
 
 
 def test_server_errors_still_stop_at_the_attempt_limit(emulator, make_client):
-    from o365_pipeline.emulator.faults import make_rule
+    from o365_pipeline.emulator.fault_rules import make_rule
 
     client = make_client(sleeps=[], retry=RetryPolicy(max_attempts=3, initial_backoff_seconds=0))
     emulator.add_faults(make_rule("server_error", count=5, status=503))

@@ -15,7 +15,7 @@ from o365_pipeline.emulator import (
     EmulatorConfig,
     start_emulator,
 )
-from o365_pipeline.emulator.faults import make_rule
+from o365_pipeline.emulator.fault_rules import make_rule
 from o365_pipeline.tenant_directory import StaticTenants
 from o365_pipeline.tenants import DEMO_TENANTS
 

@@ -10,7 +10,7 @@ import dagster as dg
 from o365_pipeline.defs.assets import SUBSCRIPTIONS_KEY
 from o365_pipeline.defs.partitions import partition_key_for, sync_tenant_partitions
 from o365_pipeline.emulator import DEFAULT_CLIENT_ID, EmulatorConfig, start_emulator
-from o365_pipeline.emulator.faults import make_rule
+from o365_pipeline.emulator.fault_rules import make_rule
 
 TENANT_ID = "3c9d2b7e-55aa-4c1f-9e0b-8f2d6a1c4e77"
 SECRET = "s3cr3t~Value.That-Must-Never_Leak"

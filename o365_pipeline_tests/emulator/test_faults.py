@@ -43,7 +43,7 @@ import pytest  # noqa: E402
 import requests  # noqa: E402
 
 from o365_pipeline.emulator.budget import RequestBudget  # noqa: E402
-from o365_pipeline.emulator.faults import FaultSpecError, make_rule, parse_fault  # noqa: E402
+from o365_pipeline.emulator.fault_rules import FaultSpecError, make_rule, parse_fault  # noqa: E402
 
 from .conftest import api_text, hour_ago  # noqa: E402
 

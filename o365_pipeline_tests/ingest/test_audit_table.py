@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from o365_pipeline.api.windows import Window
-from o365_pipeline.emulator.faults import make_rule
+from o365_pipeline.emulator.fault_rules import make_rule
 from o365_pipeline.ingest.audit_table import IncompleteWindowError, ingest_window
 from o365_pipeline.ingest.listing import list_window
 from o365_pipeline.storage.layout import DataLayout
