@@ -242,17 +242,20 @@ class ManagementApiClient:
         """
 
         def download(blob: ContentBlob, index: int) -> Path | ManagementApiError:
-            path = folder / f"blob-{index:06d}.json"
-            try:
-                self.download_blob(blob, path)
-            except ManagementApiError as error:
-                path.unlink(missing_ok=True)
-                return error
-            return path
+            return self.download_blob_or_error(blob, folder / f"blob-{index:06d}.json")
 
         yield from _in_order(
             blobs, download, max_workers or self.settings.max_concurrent_fetches, with_index=True
         )
+
+    def download_blob_or_error(self, blob: ContentBlob, path: Path) -> Path | ManagementApiError:
+        """`path` with the blob's body, or the error that stopped it (no partial file left)."""
+        try:
+            self.download_blob(blob, path)
+        except ManagementApiError as error:
+            path.unlink(missing_ok=True)
+            return error
+        return path
 
     def _fetch_or_error(self, blob: ContentBlob) -> list[dict] | ManagementApiError:
         try:

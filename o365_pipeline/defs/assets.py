@@ -25,6 +25,7 @@ from o365_pipeline.defs.metadata import (
     drift_metadata,
     drift_sentence,
     listing_metadata,
+    publication_metadata,
     subscriptions_metadata,
 )
 from o365_pipeline.defs.partitions import WindowPartition, decode_partition
@@ -33,10 +34,9 @@ from o365_pipeline.ingest.audit_table import ingest_window
 from o365_pipeline.ingest.listing import list_window
 from o365_pipeline.ingest.partition_summary import summarize_partition
 from o365_pipeline.ingest.permissions import missing_permission_warning
-from o365_pipeline.ingest.publishing import fetch_window, publish_window
+from o365_pipeline.ingest.publishing import WindowCopies
 from o365_pipeline.ingest.schema_report import report_schema_drift
 from o365_pipeline.ingest.subscriptions import ensure_subscriptions
-from o365_pipeline.storage.object_store import ObjectStore
 from o365_pipeline.tenant_directory import TenantDirectory, as_directory
 from o365_pipeline.tenants import Tenant
 
@@ -123,8 +123,8 @@ def build_content_type_assets(
         partition = decode_partition(context)
         client = client_for(management_api, partition.tenant)
         with reported_as_failure():
-            store = storage.object_store()
-            _fetch(store, storage, content_type, partition)
+            copies = _copies(storage, content_type, partition)
+            copies.fetch()
             report = list_window(
                 client,
                 storage.layout(),
@@ -133,7 +133,7 @@ def build_content_type_assets(
                 window=partition.window,
                 now=datetime.now(UTC),
             )
-            published = _publish(store, storage, content_type, partition)
+            published = publication_metadata(copies.publish())
         return dg.MaterializeResult(
             metadata={**listing_metadata(report), **published},
             check_results=listing_check_results(
@@ -159,8 +159,8 @@ def build_content_type_assets(
         partition = decode_partition(context)
         client = client_for(management_api, partition.tenant)
         with reported_as_failure():
-            store = storage.object_store()
-            _fetch(store, storage, content_type, partition)
+            copies = _copies(storage, content_type, partition)
+            copies.fetch()
             report = ingest_window(
                 client,
                 storage.layout(),
@@ -172,7 +172,7 @@ def build_content_type_assets(
         summary = summarize_partition(report.write.path)
         drift = report_schema_drift(storage.layout(), content_type.name, report.write.path)
         with reported_as_failure():
-            published = _publish(store, storage, content_type, partition)
+            published = publication_metadata(copies.publish())
         if drift.any:
             context.log.warning(f"schema drift in {context.partition_key}: {drift_sentence(drift)}")
         permission_warning = missing_permission_warning(client, content_type.name)
@@ -191,37 +191,14 @@ def build_content_type_assets(
     return [content_listing, audit_table]
 
 
-def _fetch(
-    store: ObjectStore | None,
-    storage: StorageResource,
-    content_type: ContentType,
-    partition: WindowPartition,
-) -> None:
-    """Bring the window's published files missing here (the step before ran elsewhere)."""
-    if store is not None:
-        fetch_window(
-            store,
-            storage.layout(),
-            content_type=content_type.name,
-            tenant=partition.tenant,
-            window=partition.window,
-        )
-
-
-def _publish(
-    store: ObjectStore | None,
-    storage: StorageResource,
-    content_type: ContentType,
-    partition: WindowPartition,
-) -> dict:
-    """Upload the window's committed files when an object store is configured."""
-    if store is None:
-        return {}
-    urls = publish_window(
-        store,
+def _copies(
+    storage: StorageResource, content_type: ContentType, partition: WindowPartition
+) -> WindowCopies:
+    """The window's copies in the object store (no-ops when none is configured)."""
+    return WindowCopies(
+        storage.object_store(),
         storage.layout(),
-        content_type=content_type.name,
-        tenant=partition.tenant,
-        window=partition.window,
+        content_type.name,
+        partition.tenant,
+        partition.window,
     )
-    return {"published_to": dg.MetadataValue.json(urls)}

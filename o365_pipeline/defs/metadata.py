@@ -122,3 +122,8 @@ def drift_sentence(drift: SchemaDrift) -> str:
         varying = dict(drift.fields_of_varying_kind)
         parts.append(f"fields with values of varying JSON kind {varying}")
     return "; ".join(parts) + " (stored losslessly in raw_json)"
+
+
+def publication_metadata(urls: list[str] | None) -> dict[str, dg.RawMetadataValue]:
+    """Where the window's files were published (nothing without an object store)."""
+    return {} if urls is None else {"published_to": dg.MetadataValue.json(urls)}

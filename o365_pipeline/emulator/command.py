@@ -134,25 +134,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fingerprint", default="", help=argparse.SUPPRESS)
 
 
-def _tenant_roles(text: str) -> tuple[str, tuple[str, ...]]:
-    tenant, sep, roles = text.partition("=")
-    if not sep:
-        raise argparse.ArgumentTypeError(f"expected TENANT_GUID=ROLE,ROLE, got {text!r}")
+def _tenant_and_value(text: str, form: str) -> tuple[str, str]:
+    """Split `TENANT_GUID=VALUE` (the form named in the error), validating the tenant id."""
+    tenant, sep, value = text.partition("=")
+    if not sep or not value:
+        raise argparse.ArgumentTypeError(f"expected {form}, got {text!r}")
     try:
-        tenant = validate_tenant_id(tenant.strip())
+        return validate_tenant_id(tenant.strip()), value
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _tenant_roles(text: str) -> tuple[str, tuple[str, ...]]:
+    tenant, roles = _tenant_and_value(text, "TENANT_GUID=ROLE,ROLE")
     return tenant, tuple(role.strip() for role in roles.split(",") if role.strip())
 
 
 def _replay(text: str) -> tuple[str, Path]:
-    tenant, sep, path = text.partition("=")
-    if not sep or not path:
-        raise argparse.ArgumentTypeError(f"expected TENANT_GUID=FILE, got {text!r}")
-    try:
-        tenant = validate_tenant_id(tenant.strip())
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+    tenant, path = _tenant_and_value(text, "TENANT_GUID=FILE")
     if not Path(path).is_file():
         raise argparse.ArgumentTypeError(f"replay file {path} does not exist")
     return tenant, Path(path).resolve()
@@ -188,7 +187,9 @@ def run(args: argparse.Namespace) -> int:
         if args.tenant
         else tuple(tenant.tenant_id for tenant in DEMO_TENANTS)
     )
-    tenants += tuple(dict.fromkeys(tenant for tenant, _ in args.replay if tenant not in tenants))
+    # Tenants named only by --replay, --auditing-off or --tenant-roles are served too.
+    named = [tenant for tenant, _ in (*args.replay, *args.tenant_roles)] + args.auditing_off
+    tenants += tuple(dict.fromkeys(tenant for tenant in named if tenant not in tenants))
     state_dir = args.state_dir.resolve() if args.state_dir else None
     config = EmulatorConfig(
         tenants=tenants,

@@ -89,7 +89,7 @@ def ingest_window(
                 # A body that does not parse is most often a transfer gone wrong; the
                 # records already landed from it are exact, and the writer drops their
                 # second delivery.
-                again = _redownload(client, blob, Path(scratch))
+                again = client.download_blob_or_error(blob, Path(scratch) / "refetched.json")
                 outcome, malformed = _land_blob(
                     writer, blob, again, tenant=tenant, ingested_at=started_at
                 )
@@ -110,18 +110,6 @@ def ingest_window(
     entry = _ledger_entry(**entry_kwargs, write=write, finished_at=clock())
     write_ledger(layout.ledger_file(content_type, tenant, window.start), entry, outcomes)
     return IngestReport(ledger=entry, outcomes=tuple(outcomes), write=write)
-
-
-def _redownload(
-    client: ManagementApiClient, blob: ContentBlob, folder: Path
-) -> Path | ManagementApiError:
-    path = folder / f"refetch-{abs(hash(blob.content_id)):x}.json"
-    try:
-        client.download_blob(blob, path)
-    except ManagementApiError as error:
-        path.unlink(missing_ok=True)
-        return error
-    return path
 
 
 def _land_blob(

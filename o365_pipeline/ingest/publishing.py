@@ -1,8 +1,12 @@
-"""Publish a window's committed files (audit Parquet, listing, ledger, schema catalog) to the
-object store, and fetch them back when a step runs where they are missing.
+"""A window's copies in the object store: publish its committed files (audit Parquet, listing,
+ledger, schema catalog) after a step, and fetch them back before a step that runs where they
+are missing. Without an object store both are no-ops, so callers need no branch of their own.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
 
 from o365_pipeline.api.windows import Window
 from o365_pipeline.storage.layout import DataLayout
@@ -10,48 +14,54 @@ from o365_pipeline.storage.ledger import BLOBS_FILE_NAME
 from o365_pipeline.storage.object_store import ObjectStore, ObjectStoreError
 
 
-def window_files(layout: DataLayout, content_type: str, tenant: str, window: Window) -> list:
-    """The committed files of one window: audit Parquet, listing, ledger and its blob rows."""
-    ledger = layout.ledger_file(content_type, tenant, window.start)
-    return [
-        layout.audit_file(content_type, tenant, window.start),
-        layout.listing_file(content_type, tenant, window.start),
-        ledger,
-        ledger.with_name(BLOBS_FILE_NAME),
-        layout.schema_catalog_file(content_type),
-    ]
+@dataclass(frozen=True)
+class WindowCopies:
+    """One window of one tenant and content type, between the local folder and the store."""
 
+    store: ObjectStore | None
+    layout: DataLayout
+    content_type: str
+    tenant: str
+    window: Window
 
-def fetch_window(
-    store: ObjectStore, layout: DataLayout, *, content_type: str, tenant: str, window: Window
-) -> list:
-    """Bring the window's published files that are missing locally (an earlier step's listing,
-    the ledger the late-blob check compares with, the schema catalog).
-    """
-    try:
-        return store.fetch_missing(layout.root, window_files(layout, content_type, tenant, window))
-    except OSError as error:
-        raise ObjectStoreError(
-            f"Fetching {content_type} {tenant} {window.label} from {store.url} failed "
-            f"({type(error).__name__}: {error})."
-        ) from None
+    def files(self) -> list[Path]:
+        """The window's committed files: audit Parquet, listing, ledger rows, schema catalog."""
+        start = self.window.start
+        ledger = self.layout.ledger_file(self.content_type, self.tenant, start)
+        return [
+            self.layout.audit_file(self.content_type, self.tenant, start),
+            self.layout.listing_file(self.content_type, self.tenant, start),
+            ledger,
+            ledger.with_name(BLOBS_FILE_NAME),
+            self.layout.schema_catalog_file(self.content_type),
+        ]
 
+    def fetch(self) -> list[Path]:
+        """Bring the published files missing locally (an earlier step ran elsewhere)."""
+        if self.store is None:
+            return []
+        try:
+            return self.store.fetch_missing(self.layout.root, self.files())
+        except OSError as error:
+            raise self._failure("Fetching", "from", error) from None
 
-def publish_window(
-    store: ObjectStore, layout: DataLayout, *, content_type: str, tenant: str, window: Window
-) -> list[str]:
-    """Upload the window's files that exist locally; the URLs written.
+    def publish(self) -> list[str] | None:
+        """Upload the files that exist locally; their URLs (None without an object store).
 
-    Raises:
-        ObjectStoreError: an upload failed (the local files stay; re-run to publish again).
+        Raises:
+            ObjectStoreError: an upload failed (the local files stay; re-run to publish again).
 
-    """
-    files = window_files(layout, content_type, tenant, window)
-    try:
-        return store.publish(layout.root, files)
-    except OSError as error:
-        raise ObjectStoreError(
-            f"Publishing {content_type} {tenant} {window.label} to {store.url} failed "
-            f"({type(error).__name__}: {error}). The local files are intact; re-materialize the "
-            "partition to publish again."
-        ) from None
+        """
+        if self.store is None:
+            return None
+        try:
+            return self.store.publish(self.layout.root, self.files())
+        except OSError as error:
+            raise self._failure("Publishing", "to", error) from None
+
+    def _failure(self, action: str, preposition: str, error: OSError) -> ObjectStoreError:
+        return ObjectStoreError(
+            f"{action} {self.content_type} {self.tenant} {self.window.label} {preposition} "
+            f"{self.store.url} failed ({type(error).__name__}: {error}). The local files are "
+            "intact; re-materialize the partition to publish again."
+        )

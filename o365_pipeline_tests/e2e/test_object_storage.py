@@ -11,6 +11,7 @@ import pytest
 import s3fs
 from moto.server import ThreadedMotoServer
 
+from o365_pipeline.api.windows import Window
 from o365_pipeline.content_types import content_type_named
 from o365_pipeline.defs.assets import build_content_type_assets, build_subscriptions_asset
 from o365_pipeline.defs.partitions import audit_partitions, partition_key_for
@@ -21,7 +22,9 @@ from o365_pipeline.emulator import (
     EmulatorConfig,
     start_emulator,
 )
-from o365_pipeline.storage.object_store import ObjectStore
+from o365_pipeline.ingest.publishing import WindowCopies
+from o365_pipeline.storage.layout import DataLayout
+from o365_pipeline.storage.object_store import ObjectStore, ObjectStoreError
 from o365_pipeline.storage.views import connect
 from o365_pipeline.tenants import DEMO_TENANTS
 
@@ -115,26 +118,16 @@ def test_partitions_are_published_and_duckdb_reads_them_from_the_bucket(s3, tmp_
 
 def test_a_failed_upload_fails_the_partition_naming_the_store_and_the_fix(s3, tmp_path):
     store = ObjectStore("s3://no-such-bucket/o365", s3)
-    (tmp_path / "audit").mkdir()
-    local = tmp_path / "audit" / "part.parquet"
-    local.write_bytes(b"PAR1")
-    from o365_pipeline.api.windows import Window
-    from o365_pipeline.ingest.publishing import publish_window
-    from o365_pipeline.storage.layout import DataLayout
-    from o365_pipeline.storage.object_store import ObjectStoreError
-
     window = datetime(2026, 11, 25, 9, tzinfo=UTC)
     layout = DataLayout(tmp_path)
-    layout.audit_file(EXCHANGE.name, TENANT.name, window).parent.mkdir(parents=True)
-    layout.audit_file(EXCHANGE.name, TENANT.name, window).write_bytes(b"PAR1")
+    committed = layout.audit_file(EXCHANGE.name, TENANT.name, window)
+    committed.parent.mkdir(parents=True)
+    committed.write_bytes(b"PAR1")
+    copies = WindowCopies(
+        store, layout, EXCHANGE.name, TENANT.name, Window(window, window + timedelta(hours=1))
+    )
     with pytest.raises(ObjectStoreError, match=r"s3://no-such-bucket/o365.*re-materialize"):
-        publish_window(
-            store,
-            layout,
-            content_type=EXCHANGE.name,
-            tenant=TENANT.name,
-            window=Window(window, window + timedelta(hours=1)),
-        )
+        copies.publish()
 
 
 def test_a_step_on_another_machine_fetches_the_earlier_steps_files_from_the_bucket(s3, tmp_path):
