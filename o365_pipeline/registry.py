@@ -87,6 +87,7 @@ class TenantRegistry:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self._cached: tuple[tuple[int, int, int], tuple[RegisteredTenant, ...]] | None = None
 
     def exists(self) -> bool:
         """Whether any tenant was ever registered here."""
@@ -94,16 +95,25 @@ class TenantRegistry:
 
     def tenants(self) -> tuple[RegisteredTenant, ...]:
         """Every registered tenant, in the order added."""
-        if not self.path.exists():
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
             return ()
+        # Every write replaces the file, so (inode, mtime, size) says whether it changed: the
+        # code location asks several times per step without re-parsing.
+        version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if self._cached is not None and self._cached[0] == version:
+            return self._cached[1]
         try:
             entries = json.loads(self.path.read_text())["tenants"]
-            return tuple(RegisteredTenant(**entry) for entry in entries)
+            tenants = tuple(RegisteredTenant(**entry) for entry in entries)
         except (ValueError, KeyError, TypeError) as error:
             raise RegistryError(
                 f"The tenant registry {self.path} is not readable ({error}). Fix or remove the "
                 "file; `o365-pipeline tenants list` shows what it holds once it parses."
             ) from None
+        self._cached = (version, tenants)
+        return tenants
 
     def get(self, name: str) -> RegisteredTenant:
         """The tenant called `name`."""

@@ -45,6 +45,7 @@ class PartitionSummary:
 def summarize_partition(path: Path, preview_rows: int = 5) -> PartitionSummary:
     """Summarize the Parquet file at `path` with DuckDB (lag = ingested_at − CreationTime)."""
     with duckdb.connect() as connection:
+        connection.execute("SET enable_progress_bar = false")
         source = f"read_parquet('{_quoted(path)}')"
         rows, distinct_ids, first, last, lag_median, lag_max = connection.execute(
             f"""SELECT count(*), count(DISTINCT Id), min(CreationTime), max(CreationTime),

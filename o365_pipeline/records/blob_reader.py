@@ -140,6 +140,7 @@ def _connection() -> duckdb.DuckDBPyConnection:
         connection = duckdb.connect()
         connection.execute("SET TimeZone = 'UTC'")
         connection.execute("SET threads = 1")
+        connection.execute("SET enable_progress_bar = false")  # no bar in run logs
         connection.execute("SET memory_limit = '512MB'")
         names = ", ".join(f"{code}: '{name}'" for code, name in RECORD_TYPE_NAMES.items())
         connection.execute(f"CREATE MACRO record_type_name(code) AS (MAP {{{names}}})[code]")
