@@ -5,22 +5,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.errors import (
     AuthenticationError,
     PermissionDeniedError,
     RetentionWindowError,
     TenantConfigurationError,
 )
-from o365_pipeline.api.settings import ClientSecret, ClientSettings
 from o365_pipeline.content_types import UnknownContentTypeError, content_type_named
 from o365_pipeline.emulator import (
-    DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     EmulatorConfig,
     start_emulator,
 )
 from o365_pipeline.tenants import InvalidTenantError, validate_tenant_id
+from o365_pipeline_tests.emulator_access import client_for
 
 from ..conftest import TENANT_ID
 
@@ -28,16 +26,7 @@ UNKNOWN_TENANT = "0d5f7c2a-1b3e-4f60-8a9b-7c6d5e4f3a21"
 
 
 def _client(emulator, tenant_id=TENANT_ID, secret=DEFAULT_CLIENT_SECRET):
-    return ManagementApiClient(
-        ClientSettings(
-            tenant_id=tenant_id,
-            client_id=DEFAULT_CLIENT_ID,
-            credential=ClientSecret(secret),
-            api_base_url=emulator.base_url,
-            login_base_url=emulator.base_url,
-            ca_bundle=str(emulator.ca_cert_path),
-        )
-    )
+    return client_for(emulator, tenant_id=tenant_id, secret=secret)
 
 
 def test_wrong_tenant_id_format():

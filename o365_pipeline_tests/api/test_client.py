@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.content import ContentBlob
 from o365_pipeline.api.errors import (
     AuthenticationError,
@@ -15,13 +14,13 @@ from o365_pipeline.api.errors import (
     SubscriptionMissingError,
     UntrustedUriError,
 )
-from o365_pipeline.api.settings import ClientSecret, ClientSettings, RetryPolicy
+from o365_pipeline.api.settings import RetryPolicy
 from o365_pipeline.emulator import (
-    DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     EmulatorConfig,
     start_emulator,
 )
+from o365_pipeline_tests.emulator_access import client_for
 
 from ..conftest import TENANT_ID
 
@@ -214,15 +213,7 @@ def test_granted_roles_are_read_from_the_token_and_a_missing_dlp_role_is_named()
 
     config = EmulatorConfig(granted_roles=("ActivityFeed.Read", "ServiceHealth.Read"))
     with start_emulator(config) as running:
-        settings = ClientSettings(
-            tenant_id=TENANT_ID,
-            client_id=DEFAULT_CLIENT_ID,
-            credential=ClientSecret(DEFAULT_CLIENT_SECRET),
-            api_base_url=running.base_url,
-            login_base_url=running.base_url,
-            ca_bundle=str(running.ca_cert_path),
-        )
-        client = ManagementApiClient(settings)
+        client = client_for(running)
         try:
             assert client.granted_roles() == ("ActivityFeed.Read", "ServiceHealth.Read")
             warning = missing_permission_warning(client, "DLP.All")

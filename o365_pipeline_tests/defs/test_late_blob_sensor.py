@@ -7,17 +7,16 @@ import dagster as dg
 from o365_pipeline.content_types import CONTENT_TYPES
 from o365_pipeline.defs.assets import build_content_type_assets, build_subscriptions_asset
 from o365_pipeline.defs.partitions import audit_partitions, partition_key_for
-from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
+from o365_pipeline.defs.resources import StorageResource
 from o365_pipeline.defs.sensors import build_late_blob_sensor
 from o365_pipeline.emulator import (
-    DEFAULT_CLIENT_ID,
-    DEFAULT_CLIENT_SECRET,
     EmulatorConfig,
     start_emulator,
 )
 from o365_pipeline.emulator.fault_rules import make_rule
 from o365_pipeline.tenant_directory import StaticTenants
 from o365_pipeline.tenants import DEMO_TENANTS
+from o365_pipeline_tests.emulator_access import api_resource_for
 
 TENANT = DEMO_TENANTS[0]
 
@@ -43,14 +42,7 @@ def test_only_windows_that_gained_late_blobs_are_requested_again(tmp_path):
     late, on_time = hour - timedelta(hours=3), hour - timedelta(hours=4)
     with start_emulator(EmulatorConfig(tenants=(TENANT.tenant_id,), records_per_hour=20)) as api:
         resources = {
-            "management_api": ManagementApiResource(
-                client_id=DEFAULT_CLIENT_ID,
-                client_secret=DEFAULT_CLIENT_SECRET,
-                api_base_url=api.base_url,
-                login_base_url=api.base_url,
-                ca_bundle=str(api.ca_cert_path),
-                rate_limit_folder=str(tmp_path / ".ratelimit"),
-            ),
+            "management_api": api_resource_for(api, tmp_path),
             "storage": StorageResource(data_dir=str(tmp_path)),
         }
 

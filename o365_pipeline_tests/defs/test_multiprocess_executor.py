@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from o365_pipeline.defs.partitions import partition_key_for, sync_tenant_partitions
-from o365_pipeline.emulator import DEFAULT_CLIENT_ID, EmulatorConfig, start_emulator
+from o365_pipeline.emulator import EmulatorConfig, start_emulator
+from o365_pipeline_tests.emulator_access import client_for, point_environment_at
 
 TENANT_ID = "5f4e3d2c-1b0a-4987-a6b5-c4d3e2f1a0b9"
 SECRET = "multiprocess-secret"
@@ -23,31 +24,12 @@ def ingest_job() -> dg.JobDefinition:
 def test_one_partition_runs_with_each_step_in_its_own_process(tmp_path, monkeypatch):
     config = EmulatorConfig(tenants=(TENANT_ID,), client_secret=SECRET, records_per_hour=20)
     with start_emulator(config) as api:
-        for name, value in {
-            "O365_TENANT_ID": TENANT_ID,
-            "O365_TENANT_NAME": "acme",
-            "O365_CLIENT_ID": DEFAULT_CLIENT_ID,
-            "O365_CLIENT_SECRET": SECRET,
-            "O365_API_BASE_URL": api.base_url,
-            "O365_LOGIN_BASE_URL": api.base_url,
-            "O365_CA_BUNDLE": str(api.ca_cert_path),
-            "O365_DATA_DIR": str(tmp_path / "data"),
-        }.items():
-            monkeypatch.setenv(name, value)
-        from o365_pipeline.api.client import ManagementApiClient
-        from o365_pipeline.api.settings import ClientSecret, ClientSettings
+        point_environment_at(
+            monkeypatch, api, tenant_id=TENANT_ID, secret=SECRET, data_dir=tmp_path / "data"
+        )
         from o365_pipeline.definitions import tenant_directory
 
-        client = ManagementApiClient(
-            ClientSettings(
-                tenant_id=TENANT_ID,
-                client_id=DEFAULT_CLIENT_ID,
-                credential=ClientSecret(SECRET),
-                api_base_url=api.base_url,
-                login_base_url=api.base_url,
-                ca_bundle=str(api.ca_cert_path),
-            )
-        )
+        client = client_for(api, tenant_id=TENANT_ID, secret=SECRET)
         for kind in (
             "Audit.AzureActiveDirectory",
             "Audit.Exchange",

@@ -7,7 +7,8 @@ import dagster as dg
 
 from o365_pipeline.defs.assets import SUBSCRIPTIONS_KEY
 from o365_pipeline.defs.partitions import partition_key_for, sync_tenant_partitions
-from o365_pipeline.emulator import DEFAULT_CLIENT_ID, EmulatorConfig, start_emulator
+from o365_pipeline.emulator import EmulatorConfig, start_emulator
+from o365_pipeline_tests.emulator_access import point_environment_at
 
 TENANT_ID = "3c9d2b7e-55aa-4c1f-9e0b-8f2d6a1c4e77"
 SECRET = "real-looking-secret-value-1234567890"
@@ -16,17 +17,9 @@ SECRET = "real-looking-secret-value-1234567890"
 def test_environment_variables_alone_switch_the_pipeline_to_another_tenant(tmp_path, monkeypatch):
     config = EmulatorConfig(tenants=(TENANT_ID,), client_secret=SECRET, records_per_hour=20)
     with start_emulator(config) as api:
-        for name, value in {
-            "O365_TENANT_ID": TENANT_ID,
-            "O365_TENANT_NAME": "acme",
-            "O365_CLIENT_ID": DEFAULT_CLIENT_ID,
-            "O365_CLIENT_SECRET": SECRET,
-            "O365_API_BASE_URL": api.base_url,
-            "O365_LOGIN_BASE_URL": api.base_url,
-            "O365_CA_BUNDLE": str(api.ca_cert_path),
-            "O365_DATA_DIR": str(tmp_path),
-        }.items():
-            monkeypatch.setenv(name, value)
+        point_environment_at(
+            monkeypatch, api, tenant_id=TENANT_ID, secret=SECRET, data_dir=tmp_path
+        )
         from o365_pipeline.definitions import (
             INGEST_JOB_NAME,
             build_definitions,

@@ -13,17 +13,14 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from o365_pipeline.api.client import ManagementApiClient
-from o365_pipeline.api.settings import ClientSecret, ClientSettings
 from o365_pipeline.emulator import (
-    DEFAULT_CLIENT_ID,
-    DEFAULT_CLIENT_SECRET,
     EmulatorConfig,
     start_emulator,
 )
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.views import connect
 from o365_pipeline.tenants import DEMO_TENANTS
+from o365_pipeline_tests.emulator_access import client_for
 
 TENANT = DEMO_TENANTS[0]
 EXCHANGE = "Audit.Exchange"
@@ -36,15 +33,7 @@ def slow_emulator():
         tenants=(TENANT.tenant_id,), records_per_hour=3_000, blobs_per_hour=6, latency_ms=400
     )
     with start_emulator(config) as running:
-        settings = ClientSettings(
-            tenant_id=TENANT.tenant_id,
-            client_id=DEFAULT_CLIENT_ID,
-            credential=ClientSecret(DEFAULT_CLIENT_SECRET),
-            api_base_url=running.base_url,
-            login_base_url=running.base_url,
-            ca_bundle=str(running.ca_cert_path),
-        )
-        client = ManagementApiClient(settings)
+        client = client_for(running, tenant_id=TENANT.tenant_id)
         client.start_subscription(EXCHANGE)
         client.close()
         yield running

@@ -16,10 +16,8 @@ import requests
 from o365_pipeline.content_types import content_type_named
 from o365_pipeline.defs.assets import build_content_type_assets, build_subscriptions_asset
 from o365_pipeline.defs.partitions import audit_partitions, partition_key_for
-from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
+from o365_pipeline.defs.resources import StorageResource
 from o365_pipeline.emulator import (
-    DEFAULT_CLIENT_ID,
-    DEFAULT_CLIENT_SECRET,
     EmulatorConfig,
     start_emulator,
 )
@@ -27,6 +25,7 @@ from o365_pipeline.emulator.budget import RequestBudget
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.ledger import read_ledger
 from o365_pipeline.tenants import DEMO_TENANTS
+from o365_pipeline_tests.emulator_access import api_resource_for
 
 from .fault_matrix_report import ROWS, MatrixRow
 
@@ -130,14 +129,8 @@ def test_pipeline_survives_the_fault_with_nothing_lost_duplicated_or_altered(
         *build_content_type_assets(EXCHANGE, tenants, partitions),
     ]
     resources = {
-        "management_api": ManagementApiResource(
-            client_id=DEFAULT_CLIENT_ID,
-            client_secret=DEFAULT_CLIENT_SECRET,
-            api_base_url=emulator.base_url,
-            login_base_url=emulator.base_url,
-            ca_bundle=str(emulator.ca_cert_path),
-            timeout_seconds=1.0,
-            retry_initial_backoff_seconds=0.05,
+        "management_api": api_resource_for(
+            emulator, tmp_path, timeout_seconds=1.0, retry_initial_backoff_seconds=0.05
         ),
         "storage": StorageResource(data_dir=str(tmp_path)),
     }

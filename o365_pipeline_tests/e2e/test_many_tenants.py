@@ -10,13 +10,10 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from o365_pipeline.api.client import ManagementApiClient
-from o365_pipeline.api.settings import ClientSecret, ClientSettings, RetryPolicy
+from o365_pipeline.api.settings import RetryPolicy
 from o365_pipeline.api.windows import Window
 from o365_pipeline.content_types import CONTENT_TYPES
 from o365_pipeline.emulator import (
-    DEFAULT_CLIENT_ID,
-    DEFAULT_CLIENT_SECRET,
     EmulatorConfig,
     start_emulator,
 )
@@ -26,6 +23,7 @@ from o365_pipeline.ingest.subscriptions import ensure_subscriptions
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.views import connect
 from o365_pipeline.tenants import Tenant
+from o365_pipeline_tests.emulator_access import client_for
 
 TENANTS = tuple(
     Tenant(f"customer-{number:02d}", str(uuid.uuid5(uuid.NAMESPACE_DNS, f"c{number}.example")))
@@ -58,35 +56,29 @@ def test_twenty_tenant_backfill_stays_within_budget_and_matches_ground_truth(tmp
 
     with start_emulator(config) as emulator:
 
-        def client_for(tenant):
+        def worker_client(tenant):
             """One client per worker and tenant: independent, like separate runs."""
             cache = local.__dict__.setdefault("clients", {})
             if tenant.name not in cache:
-                cache[tenant.name] = ManagementApiClient(
-                    ClientSettings(
-                        tenant_id=tenant.tenant_id,
-                        client_id=DEFAULT_CLIENT_ID,
-                        credential=ClientSecret(DEFAULT_CLIENT_SECRET),
-                        api_base_url=emulator.base_url,
-                        login_base_url=emulator.base_url,
-                        ca_bundle=str(emulator.ca_cert_path),
-                        max_concurrent_fetches=2,
-                        retry=RetryPolicy(max_attempts=2),  # a surfacing 429 would fail fast
-                        rate_limit_per_minute=CLIENT_RATE_PER_MINUTE,
-                        rate_limit_burst=3,
-                        rate_limit_folder=str(tmp_path / ".ratelimit"),
-                    )
+                cache[tenant.name] = client_for(
+                    emulator,
+                    tenant_id=tenant.tenant_id,
+                    max_concurrent_fetches=2,
+                    retry=RetryPolicy(max_attempts=2),  # a surfacing 429 would fail fast
+                    rate_limit_per_minute=CLIENT_RATE_PER_MINUTE,
+                    rate_limit_burst=3,
+                    rate_limit_folder=str(tmp_path / ".ratelimit"),
                 )
                 with lock:
                     clients.append(cache[tenant.name])
             return cache[tenant.name]
 
         def subscribe(tenant):
-            ensure_subscriptions(client_for(tenant), tenant.name, CONTENT_TYPES)
+            ensure_subscriptions(worker_client(tenant), tenant.name, CONTENT_TYPES)
 
         def land(job):
             tenant, kind, window = job
-            client = client_for(tenant)
+            client = worker_client(tenant)
             list_window(
                 client,
                 layout,

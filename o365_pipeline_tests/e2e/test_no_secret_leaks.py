@@ -9,8 +9,9 @@ import dagster as dg
 
 from o365_pipeline.defs.assets import SUBSCRIPTIONS_KEY
 from o365_pipeline.defs.partitions import partition_key_for, sync_tenant_partitions
-from o365_pipeline.emulator import DEFAULT_CLIENT_ID, EmulatorConfig, start_emulator
+from o365_pipeline.emulator import EmulatorConfig, start_emulator
 from o365_pipeline.emulator.fault_rules import make_rule
+from o365_pipeline_tests.emulator_access import point_environment_at
 
 TENANT_ID = "3c9d2b7e-55aa-4c1f-9e0b-8f2d6a1c4e77"
 SECRET = "s3cr3t~Value.That-Must-Never_Leak"
@@ -38,17 +39,9 @@ def test_no_secret_or_token_in_logs_metadata_errors_or_files(tmp_path, monkeypat
     config = EmulatorConfig(tenants=(TENANT_ID,), client_secret=SECRET, records_per_hour=30)
     try:
         with start_emulator(config) as api:
-            for name, value in {
-                "O365_TENANT_ID": TENANT_ID,
-                "O365_TENANT_NAME": "acme",
-                "O365_CLIENT_ID": DEFAULT_CLIENT_ID,
-                "O365_CLIENT_SECRET": SECRET,
-                "O365_API_BASE_URL": api.base_url,
-                "O365_LOGIN_BASE_URL": api.base_url,
-                "O365_CA_BUNDLE": str(api.ca_cert_path),
-                "O365_DATA_DIR": str(tmp_path),
-            }.items():
-                monkeypatch.setenv(name, value)
+            point_environment_at(
+                monkeypatch, api, tenant_id=TENANT_ID, secret=SECRET, data_dir=tmp_path
+            )
             from o365_pipeline.definitions import (
                 INGEST_JOB_NAME,
                 build_definitions,

@@ -15,10 +15,8 @@ from o365_pipeline.api.windows import Window
 from o365_pipeline.content_types import content_type_named
 from o365_pipeline.defs.assets import build_content_type_assets, build_subscriptions_asset
 from o365_pipeline.defs.partitions import audit_partitions, partition_key_for
-from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
+from o365_pipeline.defs.resources import StorageResource
 from o365_pipeline.emulator import (
-    DEFAULT_CLIENT_ID,
-    DEFAULT_CLIENT_SECRET,
     EmulatorConfig,
     start_emulator,
 )
@@ -27,6 +25,7 @@ from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.object_store import ObjectStore, ObjectStoreError
 from o365_pipeline.storage.views import connect
 from o365_pipeline.tenants import DEMO_TENANTS
+from o365_pipeline_tests.emulator_access import api_resource_for
 
 TENANT = DEMO_TENANTS[0]
 EXCHANGE = content_type_named("Audit.Exchange")
@@ -68,14 +67,7 @@ def test_partitions_are_published_and_duckdb_reads_them_from_the_bucket(s3, tmp_
     )
     with start_emulator(EmulatorConfig(tenants=(TENANT.tenant_id,), records_per_hour=30)) as api:
         resources = {
-            "management_api": ManagementApiResource(
-                client_id=DEFAULT_CLIENT_ID,
-                client_secret=DEFAULT_CLIENT_SECRET,
-                api_base_url=api.base_url,
-                login_base_url=api.base_url,
-                ca_bundle=str(api.ca_cert_path),
-                rate_limit_folder=str(tmp_path / ".ratelimit"),
-            ),
+            "management_api": api_resource_for(api, tmp_path),
             "storage": storage,
         }
         with dg.DagsterInstance.ephemeral() as instance:
@@ -149,14 +141,7 @@ def test_a_step_on_another_machine_fetches_the_earlier_steps_files_from_the_buck
         )
 
     with start_emulator(EmulatorConfig(tenants=(TENANT.tenant_id,), records_per_hour=30)) as api:
-        management_api = ManagementApiResource(
-            client_id=DEFAULT_CLIENT_ID,
-            client_secret=DEFAULT_CLIENT_SECRET,
-            api_base_url=api.base_url,
-            login_base_url=api.base_url,
-            ca_bundle=str(api.ca_cert_path),
-            rate_limit_folder=str(tmp_path / ".ratelimit"),
-        )
+        management_api = api_resource_for(api, tmp_path)
         with dg.DagsterInstance.ephemeral() as instance:
             dg.materialize(
                 [build_subscriptions_asset(tenants)],

@@ -8,13 +8,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from o365_pipeline.api.client import ManagementApiClient
-from o365_pipeline.api.settings import ClientSecret, ClientSettings
 from o365_pipeline.api.windows import Window
 from o365_pipeline.content_types import CONTENT_TYPES
 from o365_pipeline.emulator import (
-    DEFAULT_CLIENT_ID,
-    DEFAULT_CLIENT_SECRET,
     EmulatorConfig,
     start_emulator,
 )
@@ -22,6 +18,7 @@ from o365_pipeline.emulator.replay import content_type_of
 from o365_pipeline.ingest.audit_table import IncompleteWindowError, ingest_window
 from o365_pipeline.ingest.listing import list_window
 from o365_pipeline.storage.layout import DataLayout
+from o365_pipeline_tests.emulator_access import client_for
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "elastic-o365"
 TENANT_ID = "6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
@@ -35,16 +32,7 @@ def test_a_replayed_export_lands_unchanged_and_a_broken_record_fails_loudly(tmp_
     layout = DataLayout(tmp_path)
     landed, failures = [], []
     with start_emulator(config) as emulator:
-        client = ManagementApiClient(
-            ClientSettings(
-                tenant_id=TENANT_ID,
-                client_id=DEFAULT_CLIENT_ID,
-                credential=ClientSecret(DEFAULT_CLIENT_SECRET),
-                api_base_url=emulator.base_url,
-                login_base_url=emulator.base_url,
-                ca_bundle=str(emulator.ca_cert_path),
-            )
-        )
+        client = client_for(emulator, tenant_id=TENANT_ID)
         now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         for kind in CONTENT_TYPES:
             client.start_subscription(kind.name)
