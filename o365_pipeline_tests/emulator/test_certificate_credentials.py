@@ -17,6 +17,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import hashes
 
+from o365_pipeline.api.auth import VerifyingSession
 from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.errors import ADVICE, AuthenticationError
 from o365_pipeline.api.settings import ClientCertificate, ClientSecret, ClientSettings
@@ -65,18 +66,6 @@ def _client(emulator, credential) -> ManagementApiClient:
             ca_bundle=str(emulator.ca_cert_path),
         )
     )
-
-
-class _VerifyingSession(requests.Session):
-    """msal's http_client: the emulator CA on every request (REQUESTS_CA_BUNDLE is set here)."""
-
-    def __init__(self, ca):
-        super().__init__()
-        self.ca = ca
-
-    def request(self, *args, **kwargs):
-        kwargs["verify"] = self.ca
-        return super().request(*args, **kwargs)
 
 
 def _b64url(data: bytes) -> str:
@@ -175,7 +164,7 @@ def test_msal_with_a_thumbprint_sends_rs256_x5t_and_the_token_says_certificate(
         client_credential={"private_key": key_pem, "thumbprint": thumbprint},
         authority=f"{cert_emulator.base_url}/{TENANT_ID}",
         instance_discovery=False,
-        http_client=_VerifyingSession(str(cert_emulator.ca_cert_path)),
+        http_client=VerifyingSession(str(cert_emulator.ca_cert_path)),
     )
     result = app.acquire_token_for_client(scopes=[SCOPE])
     assert "access_token" in result, result.get("error_description")
@@ -198,7 +187,7 @@ def test_msal_with_the_public_certificate_sends_ps256_x5t_s256_and_is_accepted(
         client_credential={"private_key": key_pem, "public_certificate": certificate_pem},
         authority=f"{cert_emulator.base_url}/{TENANT_ID}",
         instance_discovery=False,
-        http_client=_VerifyingSession(str(cert_emulator.ca_cert_path)),
+        http_client=VerifyingSession(str(cert_emulator.ca_cert_path)),
     )
     result = app.acquire_token_for_client(scopes=[SCOPE])
     assert "access_token" in result, result.get("error_description")

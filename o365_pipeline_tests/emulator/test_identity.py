@@ -4,22 +4,11 @@ import msal
 import pytest
 import requests
 
+from o365_pipeline.api.auth import VerifyingSession
 from o365_pipeline.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 from ..conftest import TENANT_ID
 from .conftest import SCOPE, Api, fetch_token
-
-
-class _VerifyingSession(requests.Session):
-    """msal's http_client: forces the emulator CA on every request."""
-
-    def __init__(self, ca):
-        super().__init__()
-        self.ca = ca
-
-    def request(self, *args, **kwargs):
-        kwargs["verify"] = self.ca
-        return super().request(*args, **kwargs)
 
 
 def _msal_app(emulator, secret=DEFAULT_CLIENT_SECRET):
@@ -28,7 +17,7 @@ def _msal_app(emulator, secret=DEFAULT_CLIENT_SECRET):
         client_credential=secret,
         authority=f"{emulator.base_url}/{TENANT_ID}",
         instance_discovery=False,
-        http_client=_VerifyingSession(str(emulator.ca_cert_path)),
+        http_client=VerifyingSession(str(emulator.ca_cert_path)),
     )
 
 
