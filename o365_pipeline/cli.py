@@ -21,7 +21,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     from o365_pipeline import tenant_cli
-    from o365_pipeline.emulator import command as emulator_command
+    from o365_emulator import command as emulator_command
 
     parser = argparse.ArgumentParser(
         prog="o365-pipeline", description="Microsoft 365 audit logs → Dagster → Parquet → DuckDB."

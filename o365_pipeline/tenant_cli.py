@@ -173,7 +173,7 @@ def _consent_url(args: argparse.Namespace) -> int:
     except RegistryError as error:
         return _fail(str(error))
     if api.uses_emulator:
-        from o365_pipeline.emulator import DEFAULT_CLIENT_ID
+        from o365_emulator import DEFAULT_CLIENT_ID
 
         base, _ = _login_base(api, entry.cloud, args.data_dir)
         url = admin_consent_url(entry, DEFAULT_CLIENT_ID, login_base_url=base)

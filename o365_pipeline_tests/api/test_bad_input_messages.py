@@ -12,7 +12,7 @@ from o365_pipeline.api.errors import (
     TenantConfigurationError,
 )
 from o365_pipeline.content_types import UnknownContentTypeError, content_type_named
-from o365_pipeline.emulator import (
+from o365_emulator import (
     DEFAULT_CLIENT_SECRET,
     EmulatorConfig,
     start_emulator,
@@ -20,7 +20,7 @@ from o365_pipeline.emulator import (
 from o365_pipeline.tenants import InvalidTenantError, validate_tenant_id
 from o365_pipeline_tests.emulator_access import client_for
 
-from ..conftest import TENANT_ID
+from o365_pipeline_tests.fixtures import TENANT_ID
 
 UNKNOWN_TENANT = "0d5f7c2a-1b3e-4f60-8a9b-7c6d5e4f3a21"
 

@@ -15,14 +15,14 @@ from o365_pipeline.api.errors import (
     UntrustedUriError,
 )
 from o365_pipeline.api.settings import RetryPolicy
-from o365_pipeline.emulator import (
+from o365_emulator import (
     DEFAULT_CLIENT_SECRET,
     EmulatorConfig,
     start_emulator,
 )
 from o365_pipeline_tests.emulator_access import client_for
 
-from ..conftest import TENANT_ID
+from o365_pipeline_tests.fixtures import TENANT_ID
 
 EXCHANGE = "Audit.Exchange"
 
@@ -235,7 +235,7 @@ def test_a_throttle_storm_longer_than_the_attempt_limit_is_waited_out_as_asked(
 
 
 def test_server_errors_still_stop_at_the_attempt_limit(emulator, make_client):
-    from o365_pipeline.emulator.fault_rules import make_rule
+    from o365_emulator.fault_rules import make_rule
 
     client = make_client(sleeps=[], retry=RetryPolicy(max_attempts=3, initial_backoff_seconds=0))
     emulator.add_faults(make_rule("server_error", count=5, status=503))

@@ -17,7 +17,7 @@ import requests
 
 from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.settings import ClientSecret, ClientSettings
-from o365_pipeline.emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from o365_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from o365_pipeline_tests.bench.limit import measure_limit
 from o365_pipeline_tests.bench.queries import time_queries
 from o365_pipeline_tests.bench.week import build_week

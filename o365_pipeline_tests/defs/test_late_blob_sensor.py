@@ -9,11 +9,11 @@ from o365_pipeline.defs.assets import build_content_type_assets, build_subscript
 from o365_pipeline.defs.partitions import audit_partitions, partition_key_for
 from o365_pipeline.defs.resources import StorageResource
 from o365_pipeline.defs.sensors import build_late_blob_sensor
-from o365_pipeline.emulator import (
+from o365_emulator import (
     EmulatorConfig,
     start_emulator,
 )
-from o365_pipeline.emulator.fault_rules import make_rule
+from o365_emulator.fault_rules import make_rule
 from o365_pipeline.tenant_directory import StaticTenants
 from o365_pipeline.tenants import DEMO_TENANTS
 from o365_pipeline_tests.emulator_access import api_resource_for

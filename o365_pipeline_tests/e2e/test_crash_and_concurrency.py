@@ -13,7 +13,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from o365_pipeline.emulator import (
+from o365_emulator import (
     EmulatorConfig,
     start_emulator,
 )

@@ -1,7 +1,7 @@
 import subprocess
 import sys
 
-from o365_pipeline.emulator.embedded import stop_embedded_emulator
+from o365_emulator.embedded import stop_embedded_emulator
 
 
 def test_demo_lands_exactly_the_emulator_ground_truth(tmp_path):

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from o365_pipeline.api.settings import RetryPolicy
 from o365_pipeline.api.windows import Window
 from o365_pipeline.content_types import CONTENT_TYPES
-from o365_pipeline.emulator import (
+from o365_emulator import (
     EmulatorConfig,
     start_emulator,
 )

@@ -16,7 +16,7 @@ from o365_pipeline.content_types import content_type_named
 from o365_pipeline.defs.assets import build_content_type_assets, build_subscriptions_asset
 from o365_pipeline.defs.partitions import audit_partitions, partition_key_for
 from o365_pipeline.defs.resources import StorageResource
-from o365_pipeline.emulator import (
+from o365_emulator import (
     EmulatorConfig,
     start_emulator,
 )

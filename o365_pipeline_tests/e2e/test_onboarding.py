@@ -15,8 +15,8 @@ import requests
 
 from o365_pipeline.content_types import CONTENT_TYPES
 from o365_pipeline.defs.partitions import TENANT_PARTITIONS_NAME
-from o365_pipeline.emulator.embedded import stop_embedded_emulator
-from o365_pipeline.emulator.samples import SAMPLE_TENANTS
+from o365_emulator.embedded import stop_embedded_emulator
+from o365_emulator.samples import SAMPLE_TENANTS
 
 SAMPLES = {sample.name: sample for sample in SAMPLE_TENANTS}
 HOURS = 24  # the acceptance: a day of the healthy tenant, through the CLI

@@ -10,11 +10,11 @@ import pyarrow.parquet as pq
 
 from o365_pipeline.api.windows import Window
 from o365_pipeline.content_types import CONTENT_TYPES
-from o365_pipeline.emulator import (
+from o365_emulator import (
     EmulatorConfig,
     start_emulator,
 )
-from o365_pipeline.emulator.replay import content_type_of
+from o365_emulator.replay import content_type_of
 from o365_pipeline.ingest.audit_table import IncompleteWindowError, ingest_window
 from o365_pipeline.ingest.listing import list_window
 from o365_pipeline.storage.layout import DataLayout

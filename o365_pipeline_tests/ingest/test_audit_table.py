@@ -7,13 +7,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from o365_pipeline.api.windows import Window
-from o365_pipeline.emulator.fault_rules import make_rule
+from o365_emulator.fault_rules import make_rule
 from o365_pipeline.ingest.audit_table import IncompleteWindowError, ingest_window
 from o365_pipeline.ingest.listing import list_window
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.ledger import read_ledger
 
-from ..conftest import TENANT_ID
+from o365_pipeline_tests.fixtures import TENANT_ID
 
 EXCHANGE = "Audit.Exchange"
 

@@ -1,0 +1,279 @@
+"""The Entra ID side: OpenID discovery, the v2 and v1 client-credentials token endpoints, and
+the check of bearer tokens on API calls.
+
+Errors use Entra's JSON shape and statuses (api-spec-detail §2.5): wrong secret 401
+invalid_client AADSTS7000215; unknown tenant 400 AADSTS90002; unknown app 400 AADSTS700016;
+scope not `/.default` 400 AADSTS1002012; another cloud's resource 400 AADSTS650052.
+
+Certificate credentials (client assertions) are verified by `client_assertions.py`.
+
+Every tenant lives in one national cloud (commercial unless configured). The emulator serves all
+clouds on one host, so the tenant stands for the cloud: a token is issued only for the tenant's
+cloud resource, and the API accepts only tokens whose `aud` is that resource (§1: a token for one
+cloud's resource is not valid on another cloud's host).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+import jwt
+
+from o365_emulator.client_assertions import ClientAssertionVerifier
+from o365_emulator.clock import EmulatorClock
+from o365_emulator.errors import entra_error
+from o365_emulator.responses import Reply, json_reply
+
+# The Management API resource of each cloud (api-spec-detail §1), named like the client's
+# `o365_pipeline.api.clouds.CLOUDS`. Written out here rather than imported: the emulator plays
+# the service, so a wrong host in the client's table cannot hide behind the same wrong host here.
+CLOUD_RESOURCES: dict[str, str] = {
+    "commercial": "https://manage.office.com",
+    "gcc": "https://manage-gcc.office.com",
+    "gcc_high": "https://manage.office365.us",
+    "dod": "https://manage.protection.apps.mil",
+    "china": "https://manage.office365.cn",
+}
+DEFAULT_CLOUD = "commercial"
+RESOURCES = tuple(CLOUD_RESOURCES.values())
+ALL_ROLES = ("ActivityFeed.Read", "ActivityFeed.ReadDlp", "ServiceHealth.Read")
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    """What the API needs from a valid token."""
+
+    tenant_id: str
+    roles: tuple[str, ...]
+
+
+class IdentityService:
+    """Issues and checks tokens for the configured app and tenants."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        tenants: tuple[str, ...],
+        client_id: str,
+        client_secret: str,
+        token_lifetime_seconds: int,
+        clock: EmulatorClock,
+        granted_roles: tuple[str, ...] = ALL_ROLES,
+        tenant_roles: tuple[tuple[str, tuple[str, ...]], ...] = (),
+        tenant_domains: dict[str, str] | None = None,
+        tenant_clouds: tuple[tuple[str, str], ...] = (),
+        client_certificates: tuple[str, ...] = (),
+    ) -> None:
+        self.base_url = base_url
+        # Entra accepts the tenant GUID or one of its verified domains in the path.
+        self._tenant_ids = {tenant.lower(): tenant.lower() for tenant in tenants}
+        for domain, tenant in (tenant_domains or {}).items():
+            if tenant.lower() in self._tenant_ids:
+                self._tenant_ids[domain.lower()] = tenant.lower()
+        self._resources = _tenant_resources(tenants, tenant_clouds)
+        self._roles = granted_roles
+        # Per-tenant consent (a tenant whose admin granted fewer permissions).
+        self._tenant_roles = {tenant.lower(): tuple(roles) for tenant, roles in tenant_roles}
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._lifetime = token_lifetime_seconds
+        self._clock = clock
+        # HS256 with a key that lives and dies with this emulator: tokens are opaque to clients
+        # and no other process can forge or reuse them.
+        self._signing_key = secrets.token_bytes(32)
+        self._service_principal = str(uuid.uuid5(uuid.NAMESPACE_URL, f"sp:{client_id}"))
+        self._assertions = ClientAssertionVerifier(
+            base_url=base_url,
+            certificates=client_certificates,
+            clock=clock,
+            error=self._error,
+            tenant_names=lambda tenant_id: [
+                name for name, tenant in self._tenant_ids.items() if tenant == tenant_id
+            ],
+        )
+
+    def openid_configuration(self, tenant: str) -> Reply:
+        """The discovery document msal reads (token and authorization endpoints, https)."""
+        if tenant.lower() not in self._tenant_ids:
+            return self._error(90002, tenant=tenant)
+        root = f"{self.base_url}/{tenant}"
+        return json_reply(
+            200,
+            {
+                "token_endpoint": f"{root}/oauth2/v2.0/token",
+                "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
+                # Entra names the tenant by GUID here even when asked by domain.
+                "issuer": f"{self.base_url}/{self._tenant_ids[tenant.lower()]}/v2.0",
+                "jwks_uri": f"{self.base_url}/{tenant}/discovery/v2.0/keys",
+                "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt"],
+                "response_types_supported": ["code", "id_token", "token"],
+                "tenant_region_scope": "WW",
+            },
+        )
+
+    def instance_discovery(self, query: dict[str, str]) -> Reply:
+        """`/common/discovery/instance`: where the tenant's discovery document lives."""
+        endpoint = query.get("authorization_endpoint", "")
+        parts = endpoint.split("/")
+        tenant = parts[3] if len(parts) > 3 else "common"
+        return json_reply(
+            200,
+            {
+                "tenant_discovery_endpoint": (
+                    f"{self.base_url}/{tenant}/v2.0/.well-known/openid-configuration"
+                ),
+                "api-version": "1.1",
+                "metadata": [],
+            },
+        )
+
+    def token(self, tenant: str, body: bytes, *, version: int) -> Reply:
+        """Client credentials: v2 `/{tenant}/oauth2/v2.0/token` (scope), v1 `/oauth2/token`
+        (resource). Checks run in Entra's order: grant, tenant, app, credential, scope.
+        """
+        form = {key: values[0] for key, values in parse_qs(body.decode(errors="replace")).items()}
+        client_id = form.get("client_id", "")
+        tenant_id = self._tenant_ids.get(tenant.lower())
+        if form.get("grant_type") != "client_credentials":
+            return self._error(70003, grant=form.get("grant_type", ""))
+        if tenant_id is None:
+            return self._error(90002, tenant=tenant)
+        if not client_id:
+            return self._error(900144, name="client_id")
+        if client_id.lower() != self._client_id.lower():
+            return self._error(700016, client_id=client_id, tenant=tenant)
+        if "client_assertion" in form or "client_assertion_type" in form:
+            if "client_secret" in form:
+                return self._error(7000216)
+            refusal = self._assertions.check(form, client_id, tenant_id)
+            if refusal is not None:
+                return refusal
+            authentication = "2"  # appidacr of a certificate
+        elif secrets.compare_digest(
+            form.get("client_secret", "").encode(), self._client_secret.encode()
+        ):
+            authentication = "1"  # appidacr of a secret
+        else:
+            return self._error(7000215, client_id=client_id)
+        if version == 1:
+            resource = form.get("resource", "").rstrip("/")
+            if resource not in RESOURCES:
+                return self._error(500011, resource=resource or "(none)", tenant=tenant)
+        else:
+            resource = _resource_of_scope(form.get("scope", ""))
+            if resource is None:
+                return self._error(1002012, scope=form.get("scope", ""))
+        if resource != self.resource_for(tenant_id):
+            # Another cloud's Management API: that service is not provisioned in this tenant.
+            return self._error(650052, resource=resource, tenant=tenant)
+        return self._issue(tenant_id, resource, version, authentication)
+
+    def resource_for(self, tenant: str) -> str:
+        """The token resource of the tenant's cloud (by GUID or verified domain). A tenant the
+        emulator does not serve counts as commercial, like a request to the default API host.
+        """
+        tenant_id = self._tenant_ids.get(tenant.lower(), tenant.lower())
+        return self._resources.get(tenant_id, CLOUD_RESOURCES[DEFAULT_CLOUD])
+
+    def check(self, authorization: str | None, *, tenant: str) -> TokenClaims | None:
+        """The claims of a valid, unexpired bearer token for the resource of `tenant`'s cloud,
+        else None. `tenant` is the one in the request URL: it picks the cloud whose API host the
+        request stands for, so a token of another cloud is refused like a forged one.
+        """
+        if not authorization or not authorization.startswith("Bearer "):
+            return None
+        try:
+            claims = jwt.decode(
+                authorization[7:],
+                self._signing_key,
+                algorithms=["HS256"],
+                audience=self.resource_for(tenant),
+                options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+            )
+        except jwt.PyJWTError:
+            return None
+        if claims.get("exp", 0) <= self._clock.now().timestamp():
+            return None
+        return TokenClaims(tenant_id=claims["tid"], roles=tuple(claims.get("roles", ())))
+
+    def _issue(self, tenant: str, resource: str, version: int, authentication: str) -> Reply:
+        now = int(self._clock.now().timestamp())
+        expires = now + self._lifetime
+        token = jwt.encode(
+            {
+                "aud": resource,
+                "iss": f"https://sts.windows.net/{tenant}/",
+                "iat": now,
+                "nbf": now,
+                "exp": expires,
+                "ver": "1.0",
+                "tid": tenant,
+                "roles": list(self._tenant_roles.get(tenant, self._roles)),
+                "appid": self._client_id,
+                "appidacr": authentication,
+                "oid": self._service_principal,
+                "sub": self._service_principal,
+                "idp": f"https://sts.windows.net/{tenant}/",
+                "uti": secrets.token_urlsafe(16),  # unique per token, as in Entra tokens
+            },
+            self._signing_key,
+            algorithm="HS256",
+        )
+        if version == 1:
+            return json_reply(
+                200,
+                {
+                    "token_type": "Bearer",
+                    "expires_in": str(self._lifetime),
+                    "ext_expires_in": "0",
+                    "expires_on": str(expires),
+                    "not_before": str(now),
+                    "resource": resource,
+                    "access_token": token,
+                },
+            )
+        return json_reply(
+            200,
+            {
+                "token_type": "Bearer",
+                "expires_in": self._lifetime,
+                "ext_expires_in": self._lifetime,
+                "access_token": token,
+            },
+        )
+
+    def _error(self, number: int, **details: str) -> Reply:
+        return entra_error(number, now=self._clock.now(), error_base_url=self.base_url, **details)
+
+
+def _tenant_resources(
+    tenants: tuple[str, ...], tenant_clouds: tuple[tuple[str, str], ...]
+) -> dict[str, str]:
+    """Each tenant's cloud resource (lowercase tenant id). A cloud name the emulator does not know,
+    or a tenant it does not serve, is a configuration mistake: refused at start, not ignored.
+    """
+    served = {tenant.lower() for tenant in tenants}
+    resources = dict.fromkeys(served, CLOUD_RESOURCES[DEFAULT_CLOUD])
+    for tenant, cloud in tenant_clouds:
+        name = cloud.strip().lower().replace("-", "_")
+        if name not in CLOUD_RESOURCES:
+            raise ValueError(f"Unknown cloud {cloud!r}: use one of {', '.join(CLOUD_RESOURCES)}.")
+        if tenant.lower() not in served:
+            raise ValueError(f"tenant_clouds names {tenant!r}, which is not in tenants.")
+        resources[tenant.lower()] = CLOUD_RESOURCES[name]
+    return resources
+
+
+def _resource_of_scope(scope: str) -> str | None:
+    """The resource of a client-credentials scope: exactly one `{resource}/.default` (OIDC
+    scopes aside), else None (AADSTS1002012).
+    """
+    scopes = [item for item in scope.split() if item not in ("openid", "profile", "offline_access")]
+    if len(scopes) != 1 or not scopes[0].endswith("/.default"):
+        return None
+    resource = scopes[0].removesuffix("/.default")
+    return resource if resource in RESOURCES else None

@@ -1,0 +1,57 @@
+"""Shared fixtures (a pytest plugin, see the root conftest.py): a running emulator over real
+loopback HTTPS and clients pointed at it."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from o365_pipeline.api.client import ManagementApiClient
+from o365_pipeline.api.settings import ClientSecret, ClientSettings, RetryPolicy
+from o365_emulator import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    EmulatorConfig,
+    start_emulator,
+)
+from o365_pipeline.tenants import DEMO_TENANTS
+
+TENANT_ID = DEMO_TENANTS[0].tenant_id
+
+
+@pytest.fixture
+def emulator():
+    """A fresh emulator per test (its clock, faults and subscriptions start clean)."""
+    with start_emulator(EmulatorConfig(page_size=3, records_per_hour=30)) as running:
+        yield running
+
+
+@pytest.fixture
+def make_client(emulator) -> Callable[..., ManagementApiClient]:
+    """Build a client for the emulator; keyword arguments override settings."""
+    clients = []
+
+    def build(secret: str = DEFAULT_CLIENT_SECRET, sleeps: list | None = None, **overrides):
+        settings = ClientSettings(
+            tenant_id=overrides.pop("tenant_id", TENANT_ID),
+            client_id=DEFAULT_CLIENT_ID,
+            credential=ClientSecret(secret),
+            api_base_url=emulator.base_url,
+            login_base_url=emulator.base_url,
+            ca_bundle=str(emulator.ca_cert_path),
+            retry=overrides.pop("retry", RetryPolicy(initial_backoff_seconds=0.01)),
+            **overrides,
+        )
+        sleep = sleeps.append if sleeps is not None else None
+        client = ManagementApiClient(settings, sleep=sleep)
+        clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def last_hour() -> datetime:
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
