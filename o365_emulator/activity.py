@@ -14,7 +14,6 @@ import uuid
 from datetime import datetime, timedelta
 from urllib.parse import quote, unquote
 
-from o365_pipeline.content_types import UnknownContentTypeError, content_type_named
 from o365_emulator import subscriptions
 from o365_emulator.blob_cache import BlobBodyCache
 from o365_emulator.clock import EmulatorClock
@@ -32,6 +31,7 @@ from o365_emulator.responses import API_HEADERS, Reply, json_reply
 from o365_emulator.state import ENABLED, SubscriptionState
 from o365_emulator.synthetic import BlobSpec, SyntheticTenants, hour_of
 from o365_emulator.workloads.dlp import without_detections
+from o365_pipeline.content_types import UnknownContentTypeError, content_type_named
 
 FEED_PATH = re.compile(r"^/api/v1\.0/(?P<tenant>[^/]+)/activity/feed/(?P<operation>.+)$")
 DLP_SENSITIVE_TYPES = [

@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from o365_pipeline.content_types import UnknownContentTypeError, content_type_named
 from o365_emulator.errors import api_error
 from o365_emulator.fault_rules import make_rule
 from o365_emulator.listing import parse_api_time
 from o365_emulator.responses import Reply, json_reply
+from o365_pipeline.content_types import UnknownContentTypeError, content_type_named
 
 if TYPE_CHECKING:
     from o365_emulator.server import Emulator

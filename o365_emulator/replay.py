@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from o365_pipeline.content_types import CONTENT_TYPES, ContentType, content_type_named
 from o365_emulator.synthetic import BlobSpec, hour_of
+from o365_pipeline.content_types import CONTENT_TYPES, ContentType, content_type_named
 
 REPLAY_SHARD = "na0001"
 FALLBACK_CONTENT_TYPE = "Audit.General"

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from o365_pipeline.content_types import ContentType, content_type_named
 from o365_emulator.content_ids import format_content_id
 from o365_emulator.workloads import BUILDERS_BY_CONTENT_TYPE, Population
+from o365_pipeline.content_types import ContentType, content_type_named
 from o365_pipeline.tenants import DEMO_TENANTS
 
 RECORDS_PER_BLOB_TARGET = 5_000

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from o365_pipeline.content_types import ContentType
 from o365_emulator.replay import ReplayedTenants
 from o365_emulator.synthetic import BlobSpec, SyntheticTenants
+from o365_pipeline.content_types import ContentType
 
 
 class TenantContent:

@@ -6,7 +6,6 @@ import pytest
 import requests
 
 from o365_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-
 from o365_pipeline_tests.fixtures import TENANT_ID
 
 SCOPE = "https://manage.office.com/.default"

@@ -6,9 +6,8 @@ import pytest
 import requests
 
 from o365_emulator import EmulatorConfig, start_emulator
-
-from o365_pipeline_tests.fixtures import TENANT_ID
 from o365_emulator_tests.conftest import Api, api_text, error_code, hour_ago
+from o365_pipeline_tests.fixtures import TENANT_ID
 
 OTHER_TENANT = "2b8e6f0c-93d4-4c1a-b5e7-0f6a9d3c2e11"
 

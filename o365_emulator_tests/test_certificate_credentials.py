@@ -17,18 +17,17 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import hashes
 
-from o365_pipeline.api.auth import VerifyingSession
-from o365_pipeline.api.client import ManagementApiClient
-from o365_pipeline.api.errors import ADVICE, AuthenticationError
-from o365_pipeline.api.settings import ClientCertificate, ClientSecret, ClientSettings
 from o365_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig
 from o365_emulator import command as emulator_command
 from o365_emulator.certificates import load_certificates, make_self_signed_certificate
 from o365_emulator.server import start_emulator
-from o365_pipeline.tenants import DEMO_TENANTS
-
-from o365_pipeline_tests.fixtures import TENANT_ID
 from o365_emulator_tests.conftest import SCOPE, Api
+from o365_pipeline.api.auth import VerifyingSession
+from o365_pipeline.api.client import ManagementApiClient
+from o365_pipeline.api.errors import ADVICE, AuthenticationError
+from o365_pipeline.api.settings import ClientCertificate, ClientSecret, ClientSettings
+from o365_pipeline.tenants import DEMO_TENANTS
+from o365_pipeline_tests.fixtures import TENANT_ID
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 TENANT_DOMAIN = f"{DEMO_TENANTS[0].name}.onmicrosoft.com"

@@ -13,8 +13,7 @@ def test_emulator_command_serves_https_and_writes_its_ca(tmp_path):
         [
             sys.executable,
             "-m",
-            "o365_pipeline.cli",
-            "emulator",
+            "o365_emulator",
             "--port",
             "0",
             "--tenant",

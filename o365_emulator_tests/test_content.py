@@ -7,11 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 
-from o365_pipeline.content_types import CONTENT_TYPES
 from o365_emulator import EmulatorConfig, start_emulator
-
-from o365_pipeline_tests.fixtures import TENANT_ID
 from o365_emulator_tests.conftest import Api, api_text, error_code, hour_ago
+from o365_pipeline.content_types import CONTENT_TYPES
+from o365_pipeline_tests.fixtures import TENANT_ID
 
 COMMON_FIELDS = {"Id", "RecordType", "CreationTime", "Operation", "OrganizationId", "UserType",
                  "UserKey", "Workload", "UserId", "Version"}  # fmt: skip

@@ -44,7 +44,6 @@ import requests  # noqa: E402
 
 from o365_emulator.budget import RequestBudget  # noqa: E402
 from o365_emulator.fault_rules import FaultSpecError, make_rule, parse_fault  # noqa: E402
-
 from o365_emulator_tests.conftest import api_text, hour_ago  # noqa: E402
 
 

@@ -4,11 +4,10 @@ import msal
 import pytest
 import requests
 
-from o365_pipeline.api.auth import VerifyingSession
 from o365_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-
-from o365_pipeline_tests.fixtures import TENANT_ID
 from o365_emulator_tests.conftest import SCOPE, Api, fetch_token
+from o365_pipeline.api.auth import VerifyingSession
+from o365_pipeline_tests.fixtures import TENANT_ID
 
 
 def _msal_app(emulator, secret=DEFAULT_CLIENT_SECRET):

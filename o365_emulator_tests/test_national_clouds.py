@@ -9,8 +9,6 @@ import jwt
 import pytest
 import requests
 
-from o365_pipeline.api.clouds import CLOUDS
-from o365_pipeline.api.errors import AuthenticationError, ManagementApiError
 from o365_emulator import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -20,10 +18,11 @@ from o365_emulator import (
 from o365_emulator.activity import FEED_PATH
 from o365_emulator.clock import EmulatorClock
 from o365_emulator.identity import CLOUD_RESOURCES, IdentityService
-from o365_pipeline.tenants import DEMO_TENANTS
-
-from o365_pipeline_tests.fixtures import TENANT_ID
 from o365_emulator_tests.conftest import Api, error_code, fetch_token
+from o365_pipeline.api.clouds import CLOUDS
+from o365_pipeline.api.errors import AuthenticationError, ManagementApiError
+from o365_pipeline.tenants import DEMO_TENANTS
+from o365_pipeline_tests.fixtures import TENANT_ID
 
 OTHER_TENANT_ID = DEMO_TENANTS[1].tenant_id
 EXCHANGE = "Audit.Exchange"

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from o365_pipeline.content_types import CONTENT_TYPES, content_type_named
 from o365_emulator.content_ids import parse_content_id
 from o365_emulator.replay import ReplayedTenants, ReplayFileError
 from o365_emulator.synthetic import BlobSpec
-
+from o365_pipeline.content_types import CONTENT_TYPES, content_type_named
 from o365_pipeline_tests.fixtures import TENANT_ID
 
 CORPUS = (

@@ -5,11 +5,10 @@ from datetime import timedelta
 
 import pytest
 
-from o365_pipeline.content_types import CONTENT_TYPES
 from o365_emulator.synthetic import SyntheticTenants
-
-from o365_pipeline_tests.fixtures import TENANT_ID
 from o365_emulator_tests.conftest import hour_ago
+from o365_pipeline.content_types import CONTENT_TYPES
+from o365_pipeline_tests.fixtures import TENANT_ID
 
 
 def _tenants(**overrides):

@@ -27,9 +27,9 @@ from o365_pipeline.defs.partitions import audit_partitions
 from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
 from o365_pipeline.defs.schedules import build_hourly_schedule
 from o365_pipeline.defs.sensors import build_late_blob_sensor, build_tenant_registry_sensor
-from o365_pipeline.registry import TenantRegistry, registry_path
-from o365_pipeline.tenant_directory import RegistryTenants
 from o365_pipeline.tenants import tenants_from_environment
+from o365_pipeline.tenants.directory import RegistryTenants
+from o365_pipeline.tenants.registry import TenantRegistry, registry_path
 
 INGEST_JOB_NAME = "ingest_windows"
 

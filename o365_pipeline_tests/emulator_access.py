@@ -4,10 +4,10 @@ emulator the same way)."""
 
 from pathlib import Path
 
+from o365_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.settings import ClientSecret, ClientSettings
 from o365_pipeline.defs.resources import ManagementApiResource
-from o365_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from o365_pipeline.tenants import DEMO_TENANTS
 
 

@@ -6,14 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from o365_pipeline.api.client import ManagementApiClient
-from o365_pipeline.api.settings import ClientSecret, ClientSettings, RetryPolicy
 from o365_emulator import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     EmulatorConfig,
     start_emulator,
 )
+from o365_pipeline.api.client import ManagementApiClient
+from o365_pipeline.api.settings import ClientSecret, ClientSettings, RetryPolicy
 from o365_pipeline.tenants import DEMO_TENANTS
 
 TENANT_ID = DEMO_TENANTS[0].tenant_id

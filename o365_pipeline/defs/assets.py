@@ -2,7 +2,7 @@
 table, hourly-partitioned by availability window and by tenant.
 
 Each asset body decodes its partition, calls one core function and reports metadata; the
-work itself lives in `o365_pipeline.ingest`.
+work itself lives in `o365_pipeline.pipeline`.
 """
 
 from collections.abc import Sequence
@@ -30,15 +30,15 @@ from o365_pipeline.defs.metadata import (
 )
 from o365_pipeline.defs.partitions import WindowPartition, decode_partition
 from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
-from o365_pipeline.ingest.audit_table import ingest_window
-from o365_pipeline.ingest.listing import list_window
-from o365_pipeline.ingest.partition_summary import summarize_partition
-from o365_pipeline.ingest.permissions import missing_permission_warning
-from o365_pipeline.ingest.publishing import WindowCopies
-from o365_pipeline.ingest.schema_report import report_schema_drift
-from o365_pipeline.ingest.subscriptions import ensure_subscriptions
-from o365_pipeline.tenant_directory import TenantDirectory, as_directory
+from o365_pipeline.pipeline.audit_table import ingest_window
+from o365_pipeline.pipeline.listing import list_window
+from o365_pipeline.pipeline.partition_summary import summarize_partition
+from o365_pipeline.pipeline.permissions import missing_permission_warning
+from o365_pipeline.pipeline.publishing import WindowCopies
+from o365_pipeline.pipeline.schema_report import report_schema_drift
+from o365_pipeline.pipeline.subscriptions import ensure_subscriptions
 from o365_pipeline.tenants import Tenant
+from o365_pipeline.tenants.directory import TenantDirectory, as_directory
 
 SUBSCRIPTIONS_KEY = dg.AssetKey("subscriptions")
 LISTINGS_GROUP = "content_listings"

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from o365_pipeline.defs.resources import StorageResource
-from o365_pipeline.ingest.audit_table import IngestReport
-from o365_pipeline.ingest.freshness import tenant_freshness
-from o365_pipeline.ingest.listing import ListingReport
-from o365_pipeline.ingest.partition_summary import PartitionSummary
-from o365_pipeline.tenant_directory import TenantDirectory
+from o365_pipeline.pipeline.audit_table import IngestReport
+from o365_pipeline.pipeline.freshness import tenant_freshness
+from o365_pipeline.pipeline.listing import ListingReport
+from o365_pipeline.pipeline.partition_summary import PartitionSummary
+from o365_pipeline.tenants.directory import TenantDirectory
 
 IDS_UNIQUE = "ids_unique"
 ALL_BLOBS_FETCHED = "all_listed_blobs_fetched"

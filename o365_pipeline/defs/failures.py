@@ -10,9 +10,9 @@ from contextlib import contextmanager
 import dagster as dg
 
 from o365_pipeline.api.errors import ManagementApiError, RetentionWindowError
-from o365_pipeline.ingest.audit_table import IncompleteWindowError
-from o365_pipeline.registry import RegistryError
+from o365_pipeline.pipeline.audit_table import IncompleteWindowError
 from o365_pipeline.storage.object_store import ObjectStoreError
+from o365_pipeline.tenants.registry import RegistryError
 
 
 @contextmanager

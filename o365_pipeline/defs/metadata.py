@@ -6,10 +6,10 @@ from datetime import datetime
 
 import dagster as dg
 
-from o365_pipeline.ingest.audit_table import IngestReport
-from o365_pipeline.ingest.listing import ListingReport
-from o365_pipeline.ingest.partition_summary import PartitionSummary
-from o365_pipeline.ingest.subscriptions import SubscriptionStatus
+from o365_pipeline.pipeline.audit_table import IngestReport
+from o365_pipeline.pipeline.listing import ListingReport
+from o365_pipeline.pipeline.partition_summary import PartitionSummary
+from o365_pipeline.pipeline.subscriptions import SubscriptionStatus
 from o365_pipeline.records.schema_drift import SchemaDrift
 
 

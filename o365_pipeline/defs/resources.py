@@ -13,14 +13,14 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from o365_pipeline.api.client import ManagementApiClient
-from o365_pipeline.api.settings import ClientSecret, ClientSettings, RetryPolicy
 from o365_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from o365_emulator.embedded import EmbeddedEmulator, embedded_emulator
-from o365_pipeline.registry import RegisteredTenant, with_own_credentials
+from o365_pipeline.api.client import ManagementApiClient
+from o365_pipeline.api.settings import ClientSecret, ClientSettings, RetryPolicy
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.object_store import ObjectStore
 from o365_pipeline.tenants import Tenant
+from o365_pipeline.tenants.registry import RegisteredTenant, with_own_credentials
 
 _clients_lock = threading.Lock()
 _clients: dict[tuple, ManagementApiClient] = {}

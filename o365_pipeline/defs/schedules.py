@@ -8,9 +8,9 @@ from datetime import timedelta
 import dagster as dg
 
 from o365_pipeline.defs.partitions import TENANT_PARTITIONS_NAME, partition_key_for
-from o365_pipeline.ingest.settled_windows import settled_window_starts
-from o365_pipeline.tenant_directory import TenantDirectory, as_directory
+from o365_pipeline.pipeline.settled_windows import settled_window_starts
 from o365_pipeline.tenants import Tenant
+from o365_pipeline.tenants.directory import TenantDirectory, as_directory
 
 
 def build_hourly_schedule(

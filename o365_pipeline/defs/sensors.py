@@ -15,8 +15,8 @@ from o365_pipeline.api.windows import Window
 from o365_pipeline.content_types import CONTENT_TYPES
 from o365_pipeline.defs.partitions import TENANT_PARTITIONS_NAME, partition_key_for
 from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
-from o365_pipeline.ingest.relisting import changed_windows
-from o365_pipeline.tenant_directory import TenantDirectory
+from o365_pipeline.pipeline.relisting import changed_windows
+from o365_pipeline.tenants.directory import TenantDirectory
 
 
 def build_tenant_registry_sensor(directory: TenantDirectory) -> dg.SensorDefinition:

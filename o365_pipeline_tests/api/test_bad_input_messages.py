@@ -5,6 +5,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from o365_emulator import (
+    DEFAULT_CLIENT_SECRET,
+    EmulatorConfig,
+    start_emulator,
+)
 from o365_pipeline.api.errors import (
     AuthenticationError,
     PermissionDeniedError,
@@ -12,14 +17,8 @@ from o365_pipeline.api.errors import (
     TenantConfigurationError,
 )
 from o365_pipeline.content_types import UnknownContentTypeError, content_type_named
-from o365_emulator import (
-    DEFAULT_CLIENT_SECRET,
-    EmulatorConfig,
-    start_emulator,
-)
 from o365_pipeline.tenants import InvalidTenantError, validate_tenant_id
 from o365_pipeline_tests.emulator_access import client_for
-
 from o365_pipeline_tests.fixtures import TENANT_ID
 
 UNKNOWN_TENANT = "0d5f7c2a-1b3e-4f60-8a9b-7c6d5e4f3a21"

@@ -6,6 +6,11 @@ from datetime import timedelta
 
 import pytest
 
+from o365_emulator import (
+    DEFAULT_CLIENT_SECRET,
+    EmulatorConfig,
+    start_emulator,
+)
 from o365_pipeline.api.content import ContentBlob
 from o365_pipeline.api.errors import (
     AuthenticationError,
@@ -15,13 +20,7 @@ from o365_pipeline.api.errors import (
     UntrustedUriError,
 )
 from o365_pipeline.api.settings import RetryPolicy
-from o365_emulator import (
-    DEFAULT_CLIENT_SECRET,
-    EmulatorConfig,
-    start_emulator,
-)
 from o365_pipeline_tests.emulator_access import client_for
-
 from o365_pipeline_tests.fixtures import TENANT_ID
 
 EXCHANGE = "Audit.Exchange"
@@ -209,7 +208,7 @@ def test_a_token_for_another_tenant_is_refused_with_af20010(make_client, emulato
 
 
 def test_granted_roles_are_read_from_the_token_and_a_missing_dlp_role_is_named():
-    from o365_pipeline.ingest.permissions import missing_permission_warning
+    from o365_pipeline.pipeline.permissions import missing_permission_warning
 
     config = EmulatorConfig(granted_roles=("ActivityFeed.Read", "ServiceHealth.Read"))
     with start_emulator(config) as running:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import requests
 
+from o365_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.settings import ClientSecret, ClientSettings
-from o365_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from o365_pipeline_tests.bench.limit import measure_limit
 from o365_pipeline_tests.bench.queries import time_queries
 from o365_pipeline_tests.bench.week import build_week
@@ -228,8 +228,7 @@ class _emulator:
         self._command = [
             sys.executable,
             "-m",
-            "o365_pipeline.cli",
-            "emulator",
+            "o365_emulator",
             "--port",
             "0",
             "--tenant",

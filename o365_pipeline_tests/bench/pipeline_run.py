@@ -11,12 +11,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from o365_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.settings import ClientSecret, ClientSettings
 from o365_pipeline.api.windows import Window
-from o365_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from o365_pipeline.ingest.audit_table import ingest_window
-from o365_pipeline.ingest.listing import list_window
+from o365_pipeline.pipeline.audit_table import ingest_window
+from o365_pipeline.pipeline.listing import list_window
 from o365_pipeline.storage.layout import DataLayout
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from o365_pipeline.content_types import CONTENT_TYPES
 from o365_emulator.synthetic import SyntheticTenants
+from o365_pipeline.content_types import CONTENT_TYPES
 from o365_pipeline.records.blob_reader import records_table
 from o365_pipeline.records.schema import AUDIT_SCHEMA
 

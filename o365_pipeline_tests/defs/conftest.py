@@ -7,11 +7,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from o365_emulator.embedded import stop_embedded_emulator
 from o365_pipeline.content_types import content_type_named
 from o365_pipeline.defs.assets import build_content_type_assets, build_subscriptions_asset
 from o365_pipeline.defs.partitions import audit_partitions, partition_key_for
 from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
-from o365_emulator.embedded import stop_embedded_emulator
 from o365_pipeline.tenants import DEMO_TENANTS
 
 EXCHANGE = content_type_named("Audit.Exchange")

@@ -106,7 +106,7 @@ def test_each_tenant_lands_in_its_own_partition_folder(pipeline, last_complete_h
 
 def test_freshness_check_names_the_tenant_without_recent_data(pipeline, last_complete_hour):
     from o365_pipeline.defs.checks import build_freshness_check
-    from o365_pipeline.tenant_directory import StaticTenants
+    from o365_pipeline.tenants.directory import StaticTenants
 
     pipeline.materialize_window(CONTOSO.name, last_complete_hour)
     check = build_freshness_check(

@@ -4,18 +4,18 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from o365_pipeline.content_types import CONTENT_TYPES
-from o365_pipeline.defs.assets import build_content_type_assets, build_subscriptions_asset
-from o365_pipeline.defs.partitions import audit_partitions, partition_key_for
-from o365_pipeline.defs.resources import StorageResource
-from o365_pipeline.defs.sensors import build_late_blob_sensor
 from o365_emulator import (
     EmulatorConfig,
     start_emulator,
 )
 from o365_emulator.fault_rules import make_rule
-from o365_pipeline.tenant_directory import StaticTenants
+from o365_pipeline.content_types import CONTENT_TYPES
+from o365_pipeline.defs.assets import build_content_type_assets, build_subscriptions_asset
+from o365_pipeline.defs.partitions import audit_partitions, partition_key_for
+from o365_pipeline.defs.resources import StorageResource
+from o365_pipeline.defs.sensors import build_late_blob_sensor
 from o365_pipeline.tenants import DEMO_TENANTS
+from o365_pipeline.tenants.directory import StaticTenants
 from o365_pipeline_tests.emulator_access import api_resource_for
 
 TENANT = DEMO_TENANTS[0]

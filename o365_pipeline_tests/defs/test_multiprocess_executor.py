@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from o365_pipeline.defs.partitions import partition_key_for, sync_tenant_partitions
 from o365_emulator import EmulatorConfig, start_emulator
+from o365_pipeline.defs.partitions import partition_key_for, sync_tenant_partitions
 from o365_pipeline_tests.emulator_access import client_for, point_environment_at
 
 TENANT_ID = "5f4e3d2c-1b0a-4987-a6b5-c4d3e2f1a0b9"

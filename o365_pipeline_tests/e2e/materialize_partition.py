@@ -8,11 +8,11 @@ from datetime import datetime
 
 import dagster as dg
 
+from o365_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from o365_pipeline.content_types import content_type_named
 from o365_pipeline.defs.assets import build_content_type_assets
 from o365_pipeline.defs.partitions import audit_partitions, partition_key_for
 from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
-from o365_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from o365_pipeline.tenants import DEMO_TENANTS
 
 TENANT = DEMO_TENANTS[0]

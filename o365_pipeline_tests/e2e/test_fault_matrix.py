@@ -13,15 +13,15 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
-from o365_pipeline.content_types import content_type_named
-from o365_pipeline.defs.assets import build_content_type_assets, build_subscriptions_asset
-from o365_pipeline.defs.partitions import audit_partitions, partition_key_for
-from o365_pipeline.defs.resources import StorageResource
 from o365_emulator import (
     EmulatorConfig,
     start_emulator,
 )
 from o365_emulator.budget import RequestBudget
+from o365_pipeline.content_types import content_type_named
+from o365_pipeline.defs.assets import build_content_type_assets, build_subscriptions_asset
+from o365_pipeline.defs.partitions import audit_partitions, partition_key_for
+from o365_pipeline.defs.resources import StorageResource
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.ledger import read_ledger
 from o365_pipeline.tenants import DEMO_TENANTS

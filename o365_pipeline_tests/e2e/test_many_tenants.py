@@ -10,16 +10,16 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from o365_pipeline.api.settings import RetryPolicy
-from o365_pipeline.api.windows import Window
-from o365_pipeline.content_types import CONTENT_TYPES
 from o365_emulator import (
     EmulatorConfig,
     start_emulator,
 )
-from o365_pipeline.ingest.audit_table import ingest_window
-from o365_pipeline.ingest.listing import list_window
-from o365_pipeline.ingest.subscriptions import ensure_subscriptions
+from o365_pipeline.api.settings import RetryPolicy
+from o365_pipeline.api.windows import Window
+from o365_pipeline.content_types import CONTENT_TYPES
+from o365_pipeline.pipeline.audit_table import ingest_window
+from o365_pipeline.pipeline.listing import list_window
+from o365_pipeline.pipeline.subscriptions import ensure_subscriptions
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.views import connect
 from o365_pipeline.tenants import Tenant

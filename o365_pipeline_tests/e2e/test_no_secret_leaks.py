@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from o365_pipeline.defs.assets import SUBSCRIPTIONS_KEY
-from o365_pipeline.defs.partitions import partition_key_for, sync_tenant_partitions
 from o365_emulator import EmulatorConfig, start_emulator
 from o365_emulator.fault_rules import make_rule
+from o365_pipeline.defs.assets import SUBSCRIPTIONS_KEY
+from o365_pipeline.defs.partitions import partition_key_for, sync_tenant_partitions
 from o365_pipeline_tests.emulator_access import point_environment_at
 
 TENANT_ID = "3c9d2b7e-55aa-4c1f-9e0b-8f2d6a1c4e77"

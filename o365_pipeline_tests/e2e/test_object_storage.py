@@ -11,16 +11,16 @@ import pytest
 import s3fs
 from moto.server import ThreadedMotoServer
 
+from o365_emulator import (
+    EmulatorConfig,
+    start_emulator,
+)
 from o365_pipeline.api.windows import Window
 from o365_pipeline.content_types import content_type_named
 from o365_pipeline.defs.assets import build_content_type_assets, build_subscriptions_asset
 from o365_pipeline.defs.partitions import audit_partitions, partition_key_for
 from o365_pipeline.defs.resources import StorageResource
-from o365_emulator import (
-    EmulatorConfig,
-    start_emulator,
-)
-from o365_pipeline.ingest.publishing import WindowCopies
+from o365_pipeline.pipeline.publishing import WindowCopies
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.object_store import ObjectStore, ObjectStoreError
 from o365_pipeline.storage.views import connect

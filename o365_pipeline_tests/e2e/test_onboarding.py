@@ -13,10 +13,10 @@ import duckdb
 import pytest
 import requests
 
-from o365_pipeline.content_types import CONTENT_TYPES
-from o365_pipeline.defs.partitions import TENANT_PARTITIONS_NAME
 from o365_emulator.embedded import stop_embedded_emulator
 from o365_emulator.samples import SAMPLE_TENANTS
+from o365_pipeline.content_types import CONTENT_TYPES
+from o365_pipeline.defs.partitions import TENANT_PARTITIONS_NAME
 
 SAMPLES = {sample.name: sample for sample in SAMPLE_TENANTS}
 HOURS = 24  # the acceptance: a day of the healthy tenant, through the CLI

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from o365_pipeline.api.windows import Window
-from o365_pipeline.content_types import CONTENT_TYPES
 from o365_emulator import (
     EmulatorConfig,
     start_emulator,
 )
 from o365_emulator.replay import content_type_of
-from o365_pipeline.ingest.audit_table import IncompleteWindowError, ingest_window
-from o365_pipeline.ingest.listing import list_window
+from o365_pipeline.api.windows import Window
+from o365_pipeline.content_types import CONTENT_TYPES
+from o365_pipeline.pipeline.audit_table import IncompleteWindowError, ingest_window
+from o365_pipeline.pipeline.listing import list_window
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline_tests.emulator_access import client_for
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from o365_pipeline.ingest.schema_report import report_schema_drift
+from o365_pipeline.pipeline.schema_report import report_schema_drift
 from o365_pipeline.records.blob_reader import read_blob
 from o365_pipeline.records.schema_drift import SchemaProfile, compare
 from o365_pipeline.storage.layout import DataLayout

@@ -6,13 +6,12 @@ from datetime import UTC, datetime, timedelta
 import pyarrow.parquet as pq
 import pytest
 
-from o365_pipeline.api.windows import Window
 from o365_emulator.fault_rules import make_rule
-from o365_pipeline.ingest.audit_table import IncompleteWindowError, ingest_window
-from o365_pipeline.ingest.listing import list_window
+from o365_pipeline.api.windows import Window
+from o365_pipeline.pipeline.audit_table import IncompleteWindowError, ingest_window
+from o365_pipeline.pipeline.listing import list_window
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.ledger import read_ledger
-
 from o365_pipeline_tests.fixtures import TENANT_ID
 
 EXCHANGE = "Audit.Exchange"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from o365_pipeline.registry import RegisteredTenant, RegistryError, TenantRegistry
 from o365_pipeline.tenants import Tenant
+from o365_pipeline.tenants.registry import RegisteredTenant, RegistryError, TenantRegistry
 
 
 class TenantDirectory:

@@ -18,7 +18,7 @@ import dagster as dg
 
 from o365_pipeline.content_types import CONTENT_TYPES
 from o365_pipeline.defs.partitions import partition_key_for, sync_tenant_partitions
-from o365_pipeline.ingest.subscriptions import ensure_subscriptions
+from o365_pipeline.pipeline.subscriptions import ensure_subscriptions
 
 DAGSTER_YAML = "telemetry:\n  enabled: false\n"
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.windows import Window
-from o365_pipeline.ingest.listing import blobs_not_in_partition
+from o365_pipeline.pipeline.listing import blobs_not_in_partition
 from o365_pipeline.storage.layout import DataLayout
 
 

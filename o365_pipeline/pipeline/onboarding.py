@@ -14,7 +14,7 @@ from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.clouds import CLOUDS
 from o365_pipeline.api.errors import ManagementApiError
 from o365_pipeline.content_types import CONTENT_TYPES
-from o365_pipeline.registry import RegisteredTenant
+from o365_pipeline.tenants.registry import RegisteredTenant
 
 REQUIRED_ROLES = ("ActivityFeed.Read", "ActivityFeed.ReadDlp", "ServiceHealth.Read")
 _ROLE_PURPOSE = {

@@ -20,8 +20,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from o365_pipeline import tenant_cli
     from o365_emulator import command as emulator_command
+    from o365_pipeline.cli import tenants as tenant_cli
 
     parser = argparse.ArgumentParser(
         prog="o365-pipeline", description="Microsoft 365 audit logs → Dagster → Parquet → DuckDB."
@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from o365_pipeline.demo import run_demo
+    from o365_pipeline.cli.demo import run_demo
 
     result = run_demo(args.data_dir, hours=args.hours, records_per_hour=args.records_per_hour)
     return 0 if result.matches else 1

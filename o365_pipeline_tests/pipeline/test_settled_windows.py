@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from o365_pipeline.ingest.settled_windows import settled_window_starts
+from o365_pipeline.pipeline.settled_windows import settled_window_starts
 
 
 def test_newest_window_is_the_last_hour_that_ended_at_least_lag_ago():

@@ -15,8 +15,13 @@ from pathlib import Path
 from o365_pipeline.api.clouds import CLOUDS
 from o365_pipeline.api.errors import ManagementApiError
 from o365_pipeline.content_types import CONTENT_TYPES
-from o365_pipeline.registry import RegisteredTenant, RegistryError, TenantRegistry, registry_path
 from o365_pipeline.tenants import InvalidTenantError
+from o365_pipeline.tenants.registry import (
+    RegisteredTenant,
+    RegistryError,
+    TenantRegistry,
+    registry_path,
+)
 
 
 def add_arguments(commands: argparse._SubParsersAction) -> None:
@@ -80,7 +85,7 @@ def _fail(message: str) -> int:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from o365_pipeline.api.tenant_lookup import resolve_tenant_id
+    from o365_pipeline.tenants.lookup import resolve_tenant_id
 
     registry = _registry(args)
     try:
@@ -165,7 +170,7 @@ def _remove(args: argparse.Namespace) -> int:
 
 
 def _consent_url(args: argparse.Namespace) -> int:
-    from o365_pipeline.onboarding import admin_consent_url
+    from o365_pipeline.pipeline.onboarding import admin_consent_url
 
     try:
         entry = _registry(args).get(args.name)
@@ -190,7 +195,7 @@ def _consent_url(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from o365_pipeline.onboarding import diagnose
+    from o365_pipeline.pipeline.onboarding import diagnose
 
     registry = _registry(args)
     try:
@@ -210,7 +215,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _backfill(args: argparse.Namespace) -> int:
-    from o365_pipeline.backfill import backfill_tenant
+    from o365_pipeline.cli.backfill import backfill_tenant
 
     if not 1 <= args.hours <= 7 * 24:
         return _fail("--hours must be between 1 and 168 (the API keeps 7 days)")
