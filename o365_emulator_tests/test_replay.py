@@ -13,15 +13,9 @@ from o365_emulator.content_ids import parse_content_id
 from o365_emulator.replay import ReplayedTenants, ReplayFileError
 from o365_emulator.synthetic import BlobSpec
 from o365_pipeline.content_types import CONTENT_TYPES, content_type_named
+from o365_pipeline_tests.corpus import corpus, corpus_file
 from o365_pipeline_tests.fixtures import TENANT_ID
 
-CORPUS = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "corpus"
-    / "elastic-o365"
-    / "records.ndjson"
-)
 NOW = datetime(2026, 3, 10, 12, 34, 56, tzinfo=UTC)
 HOURS = 24
 FIRST_HOUR = datetime(2026, 3, 9, 12, tzinfo=UTC)
@@ -65,17 +59,19 @@ def _ndjson(path, records) -> Path:
 
 @pytest.fixture(scope="module")
 def corpus_replay():
-    return _replay({TENANT_ID: [CORPUS]}, records_per_blob=2)
+    return _replay({TENANT_ID: [corpus_file("elastic-o365", "records.ndjson")]}, records_per_blob=2)
 
 
+@corpus
 def test_every_corpus_record_is_served_exactly_once_and_unchanged(corpus_replay):
-    originals = _file_objects(CORPUS)
+    originals = _file_objects(corpus_file("elastic-o365", "records.ndjson"))
     served = _served(corpus_replay)
     assert len(originals) == 99
     assert len(served) == len(originals)
     assert _exact(served) == _exact(originals)
 
 
+@corpus
 def test_each_record_is_in_the_content_type_of_its_record_type(corpus_replay):
     for blob in _all_blobs(corpus_replay):
         kind = content_type_named(blob.content_type)
@@ -89,6 +85,7 @@ def test_each_record_is_in_the_content_type_of_its_record_type(corpus_replay):
                 assert kind.name == "Audit.General"
 
 
+@corpus
 def test_record_ids_match_the_records_and_skip_the_record_without_an_id(corpus_replay):
     all_ids = []
     for blob in _all_blobs(corpus_replay):
@@ -97,10 +94,15 @@ def test_record_ids_match_the_records_and_skip_the_record_without_an_id(corpus_r
         assert ids == [record["Id"] for record in records if isinstance(record.get("Id"), str)]
         assert blob.original_records == len(records)
         all_ids += ids
-    with_ids = [record["Id"] for record in _file_objects(CORPUS) if "Id" in record]
+    with_ids = [
+        record["Id"]
+        for record in _file_objects(corpus_file("elastic-o365", "records.ndjson"))
+        if "Id" in record
+    ]
     assert sorted(all_ids) == sorted(with_ids) and len(all_ids) == 98
 
 
+@corpus
 def test_records_are_dealt_evenly_over_the_last_complete_hours_in_creation_order(corpus_replay):
     counts = Counter()
     for blob in _all_blobs(corpus_replay):
@@ -120,6 +122,7 @@ def test_records_are_dealt_evenly_over_the_last_complete_hours_in_creation_order
         latest_before = max(times)
 
 
+@corpus
 def test_blobs_are_created_inside_their_hour_and_tile_time_per_content_type(corpus_replay):
     for kind in CONTENT_TYPES:
         blobs = [blob for blob in _all_blobs(corpus_replay) if blob.content_type == kind.name]
@@ -132,6 +135,7 @@ def test_blobs_are_created_inside_their_hour_and_tile_time_per_content_type(corp
             assert current.content_start == previous.content_created + timedelta(milliseconds=1)
 
 
+@corpus
 def test_content_ids_are_unique_and_parse_to_their_blob(corpus_replay):
     blobs = _all_blobs(corpus_replay)
     assert len({blob.content_id for blob in blobs}) == len(blobs)
@@ -143,6 +147,7 @@ def test_content_ids_are_unique_and_parse_to_their_blob(corpus_replay):
         assert parsed.content_start == blob.content_start
 
 
+@corpus
 def test_other_tenants_and_hours_outside_the_window_have_no_blobs(corpus_replay):
     kind = content_type_named("Audit.Exchange")
     assert corpus_replay.blobs_for_hour(OTHER_TENANT, kind, FIRST_HOUR) == ()

@@ -1,19 +1,26 @@
-"""The one `Definitions` object that `workspace.yaml` (and `dagster dev`) loads.
+"""The composition root: the one place that chooses the endpoint (a real tenant's API or the
+local emulator) and assembles the Dagster definitions from the typed settings.
 
-With no environment variables set it targets the embedded emulator and the demo tenants, so
-`dagster dev` works with zero configuration. Environment variables select a real tenant:
-`O365_TENANT_ID`, `O365_TENANT_NAME`, `O365_CLIENT_ID`, `O365_CLIENT_SECRET`, `O365_CLOUD`,
-and optionally `O365_DATA_DIR`, `O365_EMULATOR_RECORDS_PER_HOUR`,
-`O365_SCHEDULE_LAG_MINUTES`, `O365_SCHEDULE_WINDOWS`.
+A deployment is **local** when `O365_CLIENT_ID` is unset: the emulator is started on demand
+(one background service per data folder) and plays the demo tenants plus any registered ones.
+Otherwise it is **real**: the shared app registration, and the cloud's hosts or explicit base
+URLs and CA bundle. Below this module everything sees only base URLs, a CA bundle and
+credentials; this is the only module outside `o365_emulator` that imports it. `workspace.yaml`
+and `dagster dev` load `defs` (lazily, through `@dg.definitions`).
 """
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
+from pathlib import Path
 
 import dagster as dg
+from pydantic import Field
 
+from o365_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from o365_emulator.embedded import EmbeddedEmulator, embedded_emulator
+from o365_pipeline.api.settings import ClientSecret
+from o365_pipeline.config import Settings, load_settings
 from o365_pipeline.content_types import CONTENT_TYPES
 from o365_pipeline.defs.assets import (
     AUDIT_GROUP,
@@ -27,46 +34,95 @@ from o365_pipeline.defs.partitions import audit_partitions
 from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
 from o365_pipeline.defs.schedules import build_hourly_schedule
 from o365_pipeline.defs.sensors import build_late_blob_sensor, build_tenant_registry_sensor
-from o365_pipeline.tenants import tenants_from_environment
-from o365_pipeline.tenants.directory import RegistryTenants
-from o365_pipeline.tenants.registry import TenantRegistry, registry_path
+from o365_pipeline.tenants import Tenant
+from o365_pipeline.tenants.credentials import Endpoint, shared_app_endpoint
+from o365_pipeline.tenants.directory import RegistryTenants, directory_for
 
 INGEST_JOB_NAME = "ingest_windows"
 
 
-def management_api_from_environment(data_dir: str) -> ManagementApiResource:
-    """A real tenant when `O365_CLIENT_ID` is set (secrets via `EnvVar`), else the emulator."""
-    if not os.environ.get("O365_CLIENT_ID"):
-        return ManagementApiResource(
-            rate_limit_folder=f"{data_dir}/.ratelimit",
-            emulator_state_dir=f"{data_dir}/.emulator",
-            emulator_records_per_hour=int(os.environ.get("O365_EMULATOR_RECORDS_PER_HOUR", "40")),
+class LocalEmulatorApiResource(ManagementApiResource):
+    """The Management API of a local deployment: the emulator, started on first use."""
+
+    client_id: str = Field(default=DEFAULT_CLIENT_ID, description="The emulator's one app.")
+    emulator_state_dir: str = Field(
+        default="data/.emulator", description="Where the emulator keeps its CA and state."
+    )
+    emulator_records_per_hour: int = Field(
+        default=40, description="Records per tenant, content type and hour."
+    )
+
+    def emulator(self, all_tenants: tuple[Tenant, ...]) -> EmbeddedEmulator:
+        """The on-demand emulator serving `all_tenants` (started, or restarted, as needed)."""
+        return embedded_emulator(
+            tenant_ids=tuple(tenant.tenant_id for tenant in all_tenants),
+            state_dir=Path(self.emulator_state_dir).resolve(),
+            records_per_hour=self.emulator_records_per_hour,
+        )
+
+    def endpoint(self, all_tenants: tuple[Tenant, ...]) -> Endpoint:
+        """The running emulator's base URL and CA, and its one app registration."""
+        emulator = self.emulator(all_tenants)
+        return Endpoint(
+            api_base_url=emulator.base_url,
+            login_base_url=emulator.base_url,
+            ca_bundle=str(emulator.ca_cert_path),
+            client_id=DEFAULT_CLIENT_ID,
+            credential=ClientSecret(DEFAULT_CLIENT_SECRET),
+            per_tenant_apps=False,
+        )
+
+
+def management_api_for(settings: Settings) -> ManagementApiResource:
+    """The API resource of this deployment; the secret reaches runs only as an `EnvVar`."""
+    data_dir = settings.resolved_data_dir
+    tuning = {
+        "publisher_id": settings.publisher_id,
+        "rate_limit_per_minute": settings.rate_limit_per_minute,
+        "rate_limit_folder": str(data_dir / ".ratelimit"),
+    }
+    if settings.is_local:
+        return LocalEmulatorApiResource(
+            emulator_state_dir=str(data_dir / ".emulator"),
+            emulator_records_per_hour=settings.emulator_records_per_hour,
+            **tuning,
         )
     return ManagementApiResource(
-        client_id=dg.EnvVar("O365_CLIENT_ID"),
-        client_secret=dg.EnvVar("O365_CLIENT_SECRET"),
-        cloud=os.environ.get("O365_CLOUD", "commercial"),
-        api_base_url=os.environ.get("O365_API_BASE_URL") or None,
-        login_base_url=os.environ.get("O365_LOGIN_BASE_URL") or None,
-        ca_bundle=os.environ.get("O365_CA_BUNDLE") or None,
-        publisher_id=os.environ.get("O365_PUBLISHER_ID") or None,
-        rate_limit_per_minute=float(os.environ.get("O365_RATE_LIMIT_PER_MINUTE", "1800")),
-        rate_limit_folder=f"{data_dir}/.ratelimit",
+        client_id=settings.client_id,
+        client_secret=dg.EnvVar("O365_CLIENT_SECRET") if settings.client_secret else None,
+        client_certificate_file=_text(settings.client_certificate_file),
+        client_certificate_thumbprint=settings.client_certificate_thumbprint,
+        cloud=settings.cloud,
+        api_base_url=settings.api_base_url,
+        login_base_url=settings.login_base_url,
+        ca_bundle=_text(settings.ca_bundle),
+        **tuning,
     )
 
 
-def tenant_directory(data_dir: str) -> RegistryTenants:
-    """The registry's tenants; before any registration, the environment's (or the demo's)."""
-    return RegistryTenants(
-        TenantRegistry(registry_path(data_dir)), fallback=tenants_from_environment()
-    )
+def endpoint_for(settings: Settings, tenants: tuple[Tenant, ...]) -> Endpoint:
+    """Where the CLI's calls go: the same choice as the Dagster resource's, without Dagster."""
+    if settings.is_local:
+        return LocalEmulatorApiResource(
+            emulator_state_dir=str(settings.resolved_data_dir / ".emulator"),
+            emulator_records_per_hour=settings.emulator_records_per_hour,
+        ).endpoint(tenants)
+    return shared_app_endpoint(settings)
 
 
-def build_definitions() -> dg.Definitions:
-    """Assemble assets, job, schedule and resources for the configured tenants."""
-    data_dir = os.environ.get("O365_DATA_DIR", "data")
-    tenants = tenant_directory(data_dir)
-    partitions = audit_partitions()
+def local_emulator(settings: Settings, tenants: tuple[Tenant, ...]) -> EmbeddedEmulator:
+    """The local deployment's emulator (the demo asks it for ground truth)."""
+    return LocalEmulatorApiResource(
+        emulator_state_dir=str(settings.resolved_data_dir / ".emulator"),
+        emulator_records_per_hour=settings.emulator_records_per_hour,
+    ).emulator(tenants)
+
+
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    """Assemble assets, jobs, schedules, sensors and resources for the configured tenants."""
+    settings = settings or load_settings()
+    tenants: RegistryTenants = directory_for(settings)
+    partitions = audit_partitions(start=settings.partition_start_time)
     content_assets = [
         asset
         for content_type in CONTENT_TYPES
@@ -77,7 +133,7 @@ def build_definitions() -> dg.Definitions:
             audit_key(content_type),
             content_type.name,
             tenants,
-            timedelta(hours=float(os.environ.get("O365_FRESHNESS_HOURS", "6"))),
+            timedelta(hours=settings.freshness_hours),
         )
         for content_type in CONTENT_TYPES
     ]
@@ -93,18 +149,17 @@ def build_definitions() -> dg.Definitions:
         - dg.AssetSelection.checks(*freshness_checks),
         description="List and land every content type for one tenant × hour window.",
     )
-    schedule = build_hourly_schedule(
-        ingest_job,
-        tenants,
-        lag=timedelta(minutes=int(os.environ.get("O365_SCHEDULE_LAG_MINUTES", "15"))),
-        windows_per_tick=int(os.environ.get("O365_SCHEDULE_WINDOWS", "2")),
-    )
     return dg.Definitions(
         assets=[build_subscriptions_asset(tenants), *content_assets],
         asset_checks=freshness_checks,
         jobs=[ingest_job, freshness_job],
         schedules=[
-            schedule,
+            build_hourly_schedule(
+                ingest_job,
+                tenants,
+                lag=timedelta(minutes=settings.schedule_lag_minutes),
+                windows_per_tick=settings.schedule_windows,
+            ),
             dg.ScheduleDefinition(
                 name="hourly_freshness_checks",
                 job=freshness_job,
@@ -117,19 +172,26 @@ def build_definitions() -> dg.Definitions:
             build_late_blob_sensor(
                 ingest_job,
                 tenants,
-                lookback=timedelta(hours=int(os.environ.get("O365_RELIST_HOURS", "24"))),
+                lookback=timedelta(hours=settings.relist_hours),
                 settle=timedelta(hours=2),
             ),
         ],
         resources={
-            "management_api": management_api_from_environment(data_dir),
+            "management_api": management_api_for(settings),
             "storage": StorageResource(
-                data_dir=data_dir,
-                object_store_url=os.environ.get("O365_OBJECT_STORE") or None,
-                object_store_options=os.environ.get("O365_OBJECT_STORE_OPTIONS") or None,
+                data_dir=str(settings.resolved_data_dir),
+                object_store_url=settings.object_store,
+                object_store_options=settings.object_store_options,
             ),
         },
     )
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    """What `workspace.yaml` loads: the definitions of this process's settings."""
+    return build_definitions()
+
+
+def _text(path: Path | None) -> str | None:
+    return str(path) if path else None

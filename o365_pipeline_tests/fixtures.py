@@ -15,6 +15,7 @@ from o365_emulator import (
 from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.settings import ClientSecret, ClientSettings, RetryPolicy
 from o365_pipeline.tenants import DEMO_TENANTS
+from o365_pipeline_tests.corpus import deselect_corpus_tests
 
 TENANT_ID = DEMO_TENANTS[0].tenant_id
 
@@ -36,8 +37,8 @@ def make_client(emulator) -> Callable[..., ManagementApiClient]:
             tenant_id=overrides.pop("tenant_id", TENANT_ID),
             client_id=DEFAULT_CLIENT_ID,
             credential=ClientSecret(secret),
-            api_base_url=emulator.base_url,
-            login_base_url=emulator.base_url,
+            api_base_url=overrides.pop("api_base_url", emulator.base_url),
+            login_base_url=overrides.pop("login_base_url", emulator.base_url),
             ca_bundle=str(emulator.ca_cert_path),
             retry=overrides.pop("retry", RetryPolicy(initial_backoff_seconds=0.01)),
             **overrides,
@@ -55,3 +56,8 @@ def make_client(emulator) -> Callable[..., ManagementApiClient]:
 @pytest.fixture
 def last_hour() -> datetime:
     return datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that read the third-party corpus run only when ``O365_CORPUS_DIR`` is set."""
+    deselect_corpus_tests(config, items)

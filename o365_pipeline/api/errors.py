@@ -254,6 +254,21 @@ class TransientApiError(ManagementApiError):
     """Server errors or connection failures that outlasted every retry."""
 
 
+class UnreachableHostError(TransientApiError):
+    """A host (the login host or the API host) did not answer, after every retry."""
+
+    @classmethod
+    def for_host(cls, origin: str, *, setting: str, failure: str) -> UnreachableHostError:
+        """The error for `origin`, naming the setting that chose it."""
+        return cls(
+            code=None,
+            http_status=None,
+            api_message=f"{failure} talking to {origin}",
+            explanation=f"Cannot reach {origin.removeprefix('https://')}.",
+            fix=f"Check {setting} (or O365_CLOUD), the network and any proxy, then retry.",
+        )
+
+
 class UntrustedUriError(ManagementApiError):
     """An API-provided URI points outside the configured API host; the token is not sent."""
 

@@ -53,6 +53,10 @@ class RetryPolicy:
     max_total_wait_seconds: float = 900.0
     # A listed blob that answers "does not exist" is asked for again this many times in all.
     missing_blob_attempts: int = 4
+    # A host that never accepted a connection (refused, unknown name, connect timeout) is
+    # asked this many times in all: a wrong URL or a dead host should be named in seconds, not
+    # after the minutes of backoff that a flaky but live service deserves.
+    unreachable_attempts: int = 3
 
 
 @dataclass(frozen=True)

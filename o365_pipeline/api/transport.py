@@ -26,9 +26,16 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 from requests.exceptions import ChunkedEncodingError, ContentDecodingError
+from urllib3.exceptions import NewConnectionError
 
 from o365_pipeline.api.auth import MsalBearerAuth
-from o365_pipeline.api.errors import ManagementApiError, UntrustedUriError, error_for
+from o365_pipeline.api.errors import (
+    ManagementApiError,
+    TransientApiError,
+    UnreachableHostError,
+    UntrustedUriError,
+    error_for,
+)
 from o365_pipeline.api.rate_limit import SharedRateLimiter
 from o365_pipeline.api.settings import ClientSettings
 
@@ -104,19 +111,26 @@ class ApiTransport:
         renewed = False
         waited = 0.0
         attempt = 0  # failures so far; a throttle that says how long to wait is not one
+        allowed = policy.max_attempts
         while True:
             attempt += 1
             try:
                 response = self._send(method, url, params, json_body, stream=body_to is not None)
                 if response.ok and body_to is not None:
                     _save_body(response, body_to)
-            except (
-                requests.ConnectionError,
-                requests.Timeout,
-                ChunkedEncodingError,
-                ContentDecodingError,
-            ) as error:
-                failure = error_for(None, None, f"{type(error).__name__} talking to {_origin(url)}")
+            except (ChunkedEncodingError, ContentDecodingError) as error:
+                failure = TransientApiError(
+                    code=None,
+                    http_status=None,
+                    api_message=f"{error} from {_origin(url)}",
+                    explanation="The body of an answer was cut short or could not be decoded.",
+                    fix="Retry later; nothing incomplete was kept.",
+                )
+                wait = _backoff(attempt, policy.initial_backoff_seconds, policy.max_backoff_seconds)
+            except (requests.ConnectionError, requests.Timeout) as error:
+                failure = self._unreachable(error, url)
+                if _never_connected(error):
+                    allowed = min(allowed, policy.unreachable_attempts)
                 wait = _backoff(attempt, policy.initial_backoff_seconds, policy.max_backoff_seconds)
             else:
                 if response.ok:
@@ -144,11 +158,24 @@ class ApiTransport:
                         attempt, policy.initial_backoff_seconds, policy.max_backoff_seconds
                     )
                 )
-            if attempt >= policy.max_attempts or waited + wait > policy.max_total_wait_seconds:
+            if attempt >= allowed or waited + wait > policy.max_total_wait_seconds:
                 raise failure
             self._count(retries=1, seconds_waited=wait)
             waited += wait
             self._sleep(wait)
+
+    def _unreachable(self, error: Exception, url: str) -> UnreachableHostError:
+        """Name the host that failed: the token request (login host) runs inside the API
+        request's auth hook, so its failure surfaces here too, with its own URL.
+        """
+        request = getattr(error, "request", None)
+        origin = _origin(getattr(request, "url", None) or url)
+        setting = (
+            "O365_API_BASE_URL"
+            if origin == _origin(self._settings.api_base)
+            else "O365_LOGIN_BASE_URL"
+        )
+        return UnreachableHostError.for_host(origin, setting=setting, failure=type(error).__name__)
 
     def check_trusted(self, url: str) -> None:
         """Refuse any URL outside the configured API origin (the token must not leave it)."""
@@ -268,6 +295,16 @@ def _retriable(response: requests.Response, failure: ManagementApiError) -> bool
 
 def _backoff(attempt: int, initial: float, cap: float) -> float:
     return min(cap, initial * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+
+
+def _never_connected(error: Exception) -> bool:
+    """Whether the connection itself failed (refused, unknown host, connect timeout), as
+    opposed to an answer cut off or delayed by a live host.
+    """
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0] if error.args else None, "reason", None)
+    return isinstance(reason, NewConnectionError)
 
 
 def _origin(url: str) -> str:

@@ -1,6 +1,7 @@
 """`o365-pipeline backfill <customer> --hours N`: materialize a tenant's last N complete hours
 (every content type) through Dagster, from the command line, into the same Dagster instance
-the UI shows (`<data>/dagster_home` unless DAGSTER_HOME says otherwise).
+the UI shows (`<data>/dagster_home` unless DAGSTER_HOME says otherwise). The windows are the N
+newest the API can still list; asking for more is refused before any run is launched.
 
 The UI does the same with a backfill over the tenant's partitions; this is for scripts and for
 machines without the UI running.
@@ -8,17 +9,19 @@ machines without the UI running.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 
 import dagster as dg
 
+from o365_pipeline.cli.deployment import Deployment
+from o365_pipeline.config import Settings
 from o365_pipeline.content_types import CONTENT_TYPES
 from o365_pipeline.defs.partitions import partition_key_for, sync_tenant_partitions
+from o365_pipeline.pipeline.settled_windows import fetchable_window_starts
 from o365_pipeline.pipeline.subscriptions import ensure_subscriptions
+from o365_pipeline.tenants.directory import directory_for
 
 DAGSTER_YAML = "telemetry:\n  enabled: false\n"
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -32,47 +35,45 @@ class BackfillResult:
     failed: tuple[tuple[datetime, str], ...]
 
 
-def use_local_instance(data_dir: Path) -> Path:
-    """Point DAGSTER_HOME at `<data_dir>/dagster_home` (created, telemetry off) unless set."""
-    if os.environ.get("DAGSTER_HOME"):
-        return Path(os.environ["DAGSTER_HOME"])
-    home = Path(data_dir).resolve() / "dagster_home"
+def open_instance(settings: Settings) -> dg.DagsterInstance:
+    """The deployment's persistent Dagster instance (the one `dagster dev` shows), created
+    with telemetry off when its folder has no `dagster.yaml` yet.
+    """
+    home = settings.instance_home
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
         (home / "dagster.yaml").write_text(DAGSTER_YAML)
-    os.environ["DAGSTER_HOME"] = str(home)
-    return home
+    return dg.DagsterInstance.from_config(str(home))
 
 
 def backfill_tenant(
-    data_dir: Path,
+    settings: Settings,
     name: str,
     *,
     hours: int,
     now: datetime | None = None,
     say: Callable[[str], None] = print,
 ) -> BackfillResult:
-    """Materialize the tenant's last `hours` complete windows, oldest first.
+    """Materialize the tenant's `hours` newest fetchable windows, oldest first.
 
     Raises:
+        ValueError: `hours` asks for windows the API no longer lists (before any run starts).
         ManagementApiError: the tenant's subscriptions cannot be started (e.g. auditing off).
         RegistryError: no such tenant.
 
     """
-    use_local_instance(data_dir)
-    os.environ["O365_DATA_DIR"] = str(Path(data_dir).resolve())
-    from o365_pipeline.definitions import INGEST_JOB_NAME, build_definitions, tenant_directory
+    from o365_pipeline.definitions import INGEST_JOB_NAME, build_definitions
 
-    directory = tenant_directory(str(Path(data_dir).resolve()))
+    windows = fetchable_window_starts(now or datetime.now(UTC), hours)
+    directory = directory_for(settings)
     tenant = directory.get(name)
-    defs = build_definitions()
-    newest = (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
-    windows = [newest - timedelta(hours=offset) for offset in range(hours, 0, -1)]
+    defs = build_definitions(settings)
     succeeded, failed = [], []
-    with dg.DagsterInstance.get() as instance:
+    with open_instance(settings) as instance:
         sync_tenant_partitions(instance, directory.all())
-        api = defs.resources["management_api"]
-        client = api.client_for(tenant, directory.all(), directory.entry(name))
+        # A plain client, as the runs build theirs: the Dagster resource resolves its
+        # `EnvVar`s only inside a run.
+        client = Deployment(settings).client_named(name)
         ensure_subscriptions(client, tenant.name, CONTENT_TYPES)  # this tenant's only
         job = defs.resolve_job_def(INGEST_JOB_NAME)
         for window in windows:

@@ -1,70 +1,80 @@
 """`o365-pipeline demo`: emulator → Dagster assets → Parquet → DuckDB, in one command.
 
-It materializes through a persistent Dagster instance under the data folder and records it in
-`.env` (which `dagster dev` reads), so the demo's runs show up in the UI afterwards.
+It materializes the demo tenants (whatever else the registry holds) through a persistent
+Dagster instance under the data folder and records it and the data folder in `.env` (which
+`dagster dev` and the CLI read), so the demo's runs show up in the UI afterwards. It compares
+sets of (tenant, Id), not counts, and exits non-zero only on a real difference.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import dagster as dg
-
+from o365_pipeline.cli.backfill import QUIET_RUN_CONFIG, open_instance
+from o365_pipeline.cli.deployment import Deployment
+from o365_pipeline.config import Settings
 from o365_pipeline.content_types import CONTENT_TYPES
-from o365_pipeline.defs.assets import SUBSCRIPTIONS_KEY
 from o365_pipeline.defs.partitions import partition_key_for, sync_tenant_partitions
+from o365_pipeline.pipeline.subscriptions import ensure_subscriptions
 from o365_pipeline.storage.views import connect
-
-DAGSTER_YAML = "telemetry:\n  enabled: false\n"
-QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+from o365_pipeline.tenants import DEMO_TENANTS
+from o365_pipeline.tenants.directory import directory_for
 
 
 @dataclass(frozen=True)
 class DemoResult:
-    """What the demo landed, next to what the emulator says exists."""
+    """What the demo landed, next to what the emulator says exists, as sets of (tenant, Id)."""
 
+    tenants: tuple[str, ...]
     windows: tuple[datetime, ...]
-    ids_in_audit_view: int
-    ids_in_ground_truth: int
+    missing: frozenset[tuple[str, str]]
+    extra: frozenset[tuple[str, str]]
+    shown_twice_in_audit: int
+    redelivered_across_partitions: int
     seconds: float
 
     @property
     def matches(self) -> bool:
-        """Nothing lost, nothing duplicated."""
-        return self.ids_in_audit_view == self.ids_in_ground_truth
+        """Nothing lost, nothing extra, and the `audit` view shows each (tenant, Id) once.
+        Re-deliveries stored in two partitions are Microsoft's behaviour, not a difference.
+        """
+        return not self.missing and not self.extra and not self.shown_twice_in_audit
 
 
 def run_demo(
-    data_dir: Path,
+    settings: Settings,
     *,
     hours: int = 6,
     records_per_hour: int = 40,
     say: Callable[[str], None] = print,
 ) -> DemoResult:
-    """Materialize the last `hours` complete windows for the demo tenants and compare."""
+    """Materialize the last `hours` complete windows of the demo tenants (whatever else the
+    registry holds) through Dagster against the local emulator, and compare sets.
+    """
     started = time.monotonic()
-    data_dir = data_dir.resolve()
-    _prepare_environment(data_dir, records_per_hour, say)
-    from o365_pipeline.definitions import INGEST_JOB_NAME, build_definitions, tenant_directory
+    settings = settings.model_copy(
+        update={"client_id": None, "tenant_id": None, "emulator_records_per_hour": records_per_hour}
+    )
+    from o365_pipeline.definitions import INGEST_JOB_NAME, build_definitions, local_emulator
 
-    defs = build_definitions()
-    tenants = tenant_directory(str(data_dir)).all()
-    now = datetime.now(UTC)
-    newest = now.replace(minute=0, second=0, microsecond=0)
+    defs = build_definitions(settings)
+    served = directory_for(settings).all()
+    newest = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     windows = tuple(newest - timedelta(hours=offset) for offset in range(hours, 0, -1))
-    with dg.DagsterInstance.get() as instance:
-        sync_tenant_partitions(instance, tenants)
-        say(f"Starting the local emulator and subscribing {len(tenants)} tenants …")
-        defs.resolve_implicit_global_asset_job_def().execute_in_process(
-            asset_selection=[SUBSCRIPTIONS_KEY], instance=instance, run_config=QUIET_RUN_CONFIG
-        )
+    say(f"Demo tenants: {', '.join(tenant.name for tenant in DEMO_TENANTS)} (local emulator).")
+    with open_instance(settings) as instance:
+        _remember_dagster_home(settings, say)
+        sync_tenant_partitions(instance, served)
+        say(f"Starting the local emulator and subscribing {len(DEMO_TENANTS)} tenants …")
+        deployment = Deployment(settings)
+        for tenant in DEMO_TENANTS:
+            ensure_subscriptions(deployment.client_for(tenant), tenant.name, CONTENT_TYPES)
         job = defs.resolve_job_def(INGEST_JOB_NAME)
-        for tenant in tenants:
+        for tenant in DEMO_TENANTS:
             for window_start in windows:
                 say(
                     f"Materializing {tenant.name} {window_start:%Y-%m-%d %H:00} UTC "
@@ -75,20 +85,25 @@ def run_demo(
                     instance=instance,
                     run_config=QUIET_RUN_CONFIG,
                 )
-    emulator = defs.resources["management_api"].emulator(tenants)
-    truth = sum(len(_ground_truth(emulator, tenant.tenant_id, windows)) for tenant in tenants)
-    landed = _print_summary(data_dir, windows, say)
+    emulator = local_emulator(settings, served)
+    truth = {
+        (tenant.name, record_id)
+        for tenant in DEMO_TENANTS
+        for record_id in _ground_truth(emulator, tenant.tenant_id, windows)
+    }
+    data_dir = settings.resolved_data_dir
+    _print_summary(data_dir, say)
+    shown, twice, redelivered = _landed(data_dir, windows)
     result = DemoResult(
+        tenants=tuple(tenant.name for tenant in DEMO_TENANTS),
         windows=windows,
-        ids_in_audit_view=landed,
-        ids_in_ground_truth=truth,
+        missing=frozenset(truth - shown),
+        extra=frozenset(shown - truth),
+        shown_twice_in_audit=twice,
+        redelivered_across_partitions=redelivered,
         seconds=time.monotonic() - started,
     )
-    verdict = "nothing lost, nothing duplicated" if result.matches else "MISMATCH"
-    say(
-        f"\nDistinct (tenant, Id) in the audit view: {landed}; emulator ground truth: {truth} "
-        f"→ {verdict}.  ({result.seconds:.0f} s)"
-    )
+    _say_verdict(result, len(truth), say)
     say(
         f"The local emulator keeps serving at {emulator.base_url} until idle for 30 minutes "
         "(it is restarted on demand)."
@@ -100,27 +115,38 @@ def run_demo(
     return result
 
 
-def _prepare_environment(data_dir: Path, records_per_hour: int, say: Callable[[str], None]) -> None:
-    dagster_home = data_dir / "dagster_home"
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    dagster_yaml = dagster_home / "dagster.yaml"
-    if not dagster_yaml.exists():
-        dagster_yaml.write_text(DAGSTER_YAML)
-    os.environ["DAGSTER_HOME"] = str(dagster_home)
-    os.environ["O365_DATA_DIR"] = str(data_dir)
-    os.environ["O365_EMULATOR_RECORDS_PER_HOUR"] = str(records_per_hour)
-    for name in ("O365_CLIENT_ID", "O365_TENANT_ID"):
-        os.environ.pop(name, None)
-    if Path("workspace.yaml").exists():
-        _remember_dagster_home(Path(".env"), dagster_home, say)
+def _say_verdict(result: DemoResult, expected: int, say: Callable[[str], None]) -> None:
+    say(
+        f"\nEmulator ground truth: {expected} (tenant, Id); missing from `audit`: "
+        f"{len(result.missing)}; extra in `audit`: {len(result.extra)}; shown twice in "
+        f"`audit`: {result.shown_twice_in_audit}; re-deliveries stored in two partitions "
+        f"(kept once by `audit`): {result.redelivered_across_partitions}."
+    )
+    for label, ids in (("missing", result.missing), ("extra", result.extra)):
+        for tenant, record_id in sorted(ids)[:5]:
+            say(f"  {label}: {tenant} {record_id}")
+    verdict = "nothing lost, nothing duplicated" if result.matches else "MISMATCH"
+    say(f"→ {verdict}.  ({result.seconds:.0f} s)")
 
 
-def _remember_dagster_home(env_file: Path, dagster_home: Path, say: Callable[[str], None]) -> None:
+def _remember_dagster_home(settings: Settings, say: Callable[[str], None]) -> None:
     """Point `dagster dev` (which reads `.env` in its folder) at the demo's instance."""
+    if not Path("workspace.yaml").exists():
+        return
+    env_file = Path(".env")
     lines = env_file.read_text().splitlines() if env_file.exists() else []
-    kept = [line for line in lines if not line.startswith("DAGSTER_HOME=")]
-    env_file.write_text("\n".join([*kept, f"DAGSTER_HOME={dagster_home}"]) + "\n")
-    say(f"Dagster instance: {dagster_home} (recorded in {env_file} for `dagster dev`).")
+    kept = [line for line in lines if not line.startswith(("DAGSTER_HOME=", "O365_DATA_DIR="))]
+    env_file.write_text(
+        "\n".join(
+            [
+                *kept,
+                f"DAGSTER_HOME={settings.instance_home}",
+                f"O365_DATA_DIR={settings.resolved_data_dir}",
+            ]
+        )
+        + "\n"
+    )
+    say(f"Dagster instance: {settings.instance_home} (recorded in {env_file} for `dagster dev`).")
 
 
 def _ground_truth(emulator, tenant_id: str, windows: tuple[datetime, ...]) -> set[str]:
@@ -133,10 +159,33 @@ def _ground_truth(emulator, tenant_id: str, windows: tuple[datetime, ...]) -> se
     return ids
 
 
-def _print_summary(
-    data_dir: Path, windows: tuple[datetime, ...], say: Callable[[str], None]
-) -> int:
+def _landed(data_dir: Path, windows: tuple[datetime, ...]) -> tuple[set[tuple[str, str]], int, int]:
+    """(tenant, Id) the `audit` view shows for records delivered in the windows; how many of
+    them it shows more than once; how many were stored in more than one partition.
+    """
     start, end = windows[0], windows[-1] + timedelta(hours=1)
+    names = [tenant.name for tenant in DEMO_TENANTS]
+    delivered = (
+        "SELECT DISTINCT tenant, Id FROM audit_all WHERE tenant IN ? "
+        "AND content_created >= ? AND content_created < ?"
+    )
+    with connect(data_dir) as connection:
+        rows = connection.execute(
+            f"SELECT a.tenant, a.Id, count(*) FROM audit a JOIN ({delivered}) d "
+            "USING (tenant, Id) GROUP BY ALL",
+            [names, start, end],
+        ).fetchall()
+        (redelivered,) = connection.execute(
+            "SELECT count(*) FROM (SELECT tenant, Id FROM audit_all WHERE tenant IN ? "
+            "AND content_created >= ? AND content_created < ? GROUP BY ALL HAVING count(*) > 1)",
+            [names, start, end],
+        ).fetchone()
+    shown = {(tenant, record_id) for tenant, record_id, _ in rows}
+    twice = sum(1 for *_, count in rows if count > 1)
+    return shown, twice, redelivered
+
+
+def _print_summary(data_dir: Path, say: Callable[[str], None]) -> None:
     with connect(data_dir) as connection:
         say("\nRecords per content type and tenant (DuckDB, `audit` view):")
         say(
@@ -169,10 +218,3 @@ def _print_summary(
                 )
             )
         )
-        (landed,) = connection.execute(
-            "SELECT count(*) FROM audit a WHERE EXISTS (SELECT 1 FROM audit_all r "
-            "WHERE r.tenant = a.tenant AND r.Id = a.Id "
-            "AND r.content_created >= ? AND r.content_created < ?)",
-            [start, end],
-        ).fetchone()
-    return landed

@@ -8,19 +8,32 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from o365_pipeline.cli.deployment import Deployment
+from o365_pipeline.cli.failures import one_line_failure, refuse_empty_data_folder
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script."""
+    """Entry point of the console script: every known failure is one line naming the problem
+    and the fix (exit 2), never a traceback.
+    """
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # noqa: BLE001 - classified below, re-raised when unknown
+        message = one_line_failure(error)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    from o365_emulator import command as emulator_command
     from o365_pipeline.cli import tenants as tenant_cli
 
     parser = argparse.ArgumentParser(
@@ -29,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands")
 
     demo = commands.add_parser("demo", help="emulator → assets → Parquet → a DuckDB summary")
-    demo.add_argument("--data-dir", type=Path, default=Path("data"))
+    demo.add_argument("--data-dir", type=Path, default=None, help="default $O365_DATA_DIR or data")
     demo.add_argument("--hours", type=int, default=6, help="complete hours to materialize")
     demo.add_argument(
         "--records-per-hour",
@@ -39,51 +52,59 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(handler=_run_demo)
 
-    emulator = commands.add_parser("emulator", help="serve the local Management API emulator")
-    emulator_command.add_arguments(emulator)
-    emulator.set_defaults(handler=emulator_command.run)
+    emulator = commands.add_parser(
+        "emulator",
+        help="serve the local emulator (the same as `python -m o365_emulator`)",
+        add_help=False,
+    )
+    emulator.add_argument("options", nargs=argparse.REMAINDER)
+    emulator.set_defaults(handler=_run_emulator)
 
     tenant_cli.add_arguments(commands)
 
     sql = commands.add_parser("sql", help="run SQL over the landed Parquet (DuckDB views)")
     sql.add_argument("query", help='e.g. "SELECT Operation, count(*) FROM audit GROUP BY 1"')
-    sql.add_argument("--data-dir", type=Path, default=Path("data"))
+    sql.add_argument("--data-dir", type=Path, help="default $O365_DATA_DIR or data")
     sql.add_argument("--max-rows", type=int, default=40)
     sql.add_argument(
         "--object-store",
-        default=os.environ.get("O365_OBJECT_STORE") or None,
         help="query the published copy (s3://bucket/prefix; default $O365_OBJECT_STORE)",
     )
     sql.set_defaults(handler=_run_sql)
 
     views = commands.add_parser("views", help="write a DuckDB file with views over the Parquet")
-    views.add_argument("--data-dir", type=Path, default=Path("data"))
-    views.add_argument("--out", type=Path, default=Path("data/o365.duckdb"))
+    views.add_argument("--data-dir", type=Path, help="default $O365_DATA_DIR or data")
+    views.add_argument("--out", type=Path, help="default <data dir>/o365.duckdb")
     views.set_defaults(handler=_write_views)
     return parser
+
+
+def _run_emulator(args: argparse.Namespace) -> int:
+    """Hand over to the emulator's own command, in its own process image."""
+    os.execv(sys.executable, [sys.executable, "-m", "o365_emulator", *args.options])
+    return 0  # not reached
 
 
 def _run_demo(args: argparse.Namespace) -> int:
     from o365_pipeline.cli.demo import run_demo
 
-    result = run_demo(args.data_dir, hours=args.hours, records_per_hour=args.records_per_hour)
+    settings = Deployment.from_args(args).settings
+    result = run_demo(settings, hours=args.hours, records_per_hour=args.records_per_hour)
     return 0 if result.matches else 1
 
 
 def _run_sql(args: argparse.Namespace) -> int:
     import duckdb
 
-    from o365_pipeline.storage.object_store import ObjectStore, ObjectStoreError
+    from o365_pipeline.storage.object_store import ObjectStore
     from o365_pipeline.storage.views import connect
 
-    try:
-        store = ObjectStore.from_settings(
-            args.object_store, os.environ.get("O365_OBJECT_STORE_OPTIONS")
-        )
-    except ObjectStoreError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    with connect(args.data_dir, store=store) as connection:
+    settings = Deployment.from_args(args).settings
+    url = args.object_store or settings.object_store
+    store = ObjectStore.from_settings(url, settings.object_store_options)
+    if store is None:
+        refuse_empty_data_folder(settings.resolved_data_dir)
+    with connect(settings.resolved_data_dir, store=store) as connection:
         try:
             relation = connection.sql(args.query)
         except duckdb.Error as error:
@@ -97,11 +118,11 @@ def _run_sql(args: argparse.Namespace) -> int:
 def _write_views(args: argparse.Namespace) -> int:
     from o365_pipeline.storage.views import create_database_file
 
-    create_database_file(args.data_dir, args.out)
-    print(
-        f"Wrote {args.out}: open it with DuckDB (duckdb.connect('{args.out}')); "
-        "query the `audit` view."
-    )
+    data_dir = Deployment.from_args(args).settings.resolved_data_dir
+    refuse_empty_data_folder(data_dir)
+    out = args.out or data_dir / "o365.duckdb"
+    create_database_file(data_dir, out)
+    print(f"Wrote {out}: open it with DuckDB (duckdb.connect('{out}')); query the `audit` view.")
     return 0
 
 

@@ -6,7 +6,6 @@ the API client.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 from datetime import UTC, datetime
@@ -14,13 +13,13 @@ from pathlib import Path
 
 from o365_pipeline.api.clouds import CLOUDS
 from o365_pipeline.api.errors import ManagementApiError
+from o365_pipeline.cli.deployment import Deployment
 from o365_pipeline.content_types import CONTENT_TYPES
 from o365_pipeline.tenants import InvalidTenantError
 from o365_pipeline.tenants.registry import (
     RegisteredTenant,
     RegistryError,
     TenantRegistry,
-    registry_path,
 )
 
 
@@ -71,12 +70,12 @@ def add_arguments(commands: argparse._SubParsersAction) -> None:
     backfill.set_defaults(handler=_backfill)
 
     for parser in (add, listing, remove, consent, doctor, backfill):
-        parser.add_argument("--data-dir", type=Path, default=Path("data"))
+        parser.add_argument("--data-dir", type=Path, help="default $O365_DATA_DIR or data")
     tenants.set_defaults(handler=lambda args: (tenants.print_help(), 2)[1])
 
 
 def _registry(args: argparse.Namespace) -> TenantRegistry:
-    return TenantRegistry(registry_path(args.data_dir))
+    return Deployment.from_args(args).registry
 
 
 def _fail(message: str) -> int:
@@ -87,12 +86,12 @@ def _fail(message: str) -> int:
 def _add(args: argparse.Namespace) -> int:
     from o365_pipeline.tenants.lookup import resolve_tenant_id
 
-    registry = _registry(args)
+    deployment = Deployment.from_args(args)
+    registry = deployment.registry
     try:
-        api = _api(args.data_dir)
-        tenant_id = args.tenant
+        tenant_id = args.tenant.strip()
         if "." in tenant_id:
-            base, verify = _login_base(api, args.cloud, args.data_dir)
+            base, verify = deployment.login_host(args.cloud)
             tenant_id = resolve_tenant_id(tenant_id, login_base_url=base, verify=verify)
             print(f"{args.tenant} is tenant {tenant_id}")
         entry = registry.add(
@@ -109,7 +108,7 @@ def _add(args: argparse.Namespace) -> int:
     except (RegistryError, InvalidTenantError) as error:
         return _fail(str(error))
     print(f"registered {entry.name}: tenant {entry.tenant_id} ({entry.cloud}) in {registry.path}")
-    _sync_partitions(args.data_dir, registry)
+    _sync_partitions(deployment)
     print(
         f"next: o365-pipeline consent-url {entry.name}   then   o365-pipeline doctor {entry.name}"
     )
@@ -140,11 +139,12 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _remove(args: argparse.Namespace) -> int:
-    registry = _registry(args)
+    deployment = Deployment.from_args(args)
+    registry = deployment.registry
     try:
         entry = registry.get(args.name)
         if not args.keep_subscriptions:
-            client = _client(args.data_dir, registry, entry)
+            client = deployment.client_for(entry.tenant, entry)
             for kind in CONTENT_TYPES:
                 try:
                     client.stop_subscription(kind.name)
@@ -156,37 +156,30 @@ def _remove(args: argparse.Namespace) -> int:
     except (RegistryError, ManagementApiError) as error:
         return _fail(f"{error} (nothing was removed; --keep-subscriptions skips the API)")
     print(f"removed {entry.name} from {registry.path}")
-    _sync_partitions(args.data_dir, registry)
+    _sync_partitions(deployment)
+    data_dir = deployment.settings.resolved_data_dir
     if args.delete_data:
         for area in ("audit", "listings", "ledger"):
-            for folder in Path(args.data_dir).glob(f"{area}/content_type=*/tenant={entry.name}"):
+            for folder in data_dir.glob(f"{area}/content_type=*/tenant={entry.name}"):
                 shutil.rmtree(folder)
         print(f"deleted the data of {entry.name}")
     else:
-        print(
-            f"its data stays under {args.data_dir} (tenant={entry.name}); --delete-data removes it"
-        )
+        print(f"its data stays under {data_dir} (tenant={entry.name}); --delete-data removes it")
     return 0
 
 
 def _consent_url(args: argparse.Namespace) -> int:
     from o365_pipeline.pipeline.onboarding import admin_consent_url
 
-    try:
-        entry = _registry(args).get(args.name)
-        api = _api(args.data_dir)
-    except RegistryError as error:
-        return _fail(str(error))
-    if api.uses_emulator:
-        from o365_emulator import DEFAULT_CLIENT_ID
-
-        base, _ = _login_base(api, entry.cloud, args.data_dir)
-        url = admin_consent_url(entry, DEFAULT_CLIENT_ID, login_base_url=base)
-        print(url)
+    deployment = Deployment.from_args(args)
+    entry = deployment.registry.get(args.name)
+    endpoint = deployment.endpoint()
+    base, _ = deployment.login_host(entry.cloud)
+    client_id = entry.client_id or endpoint.client_id
+    print(admin_consent_url(entry, client_id, login_base_url=base, redirect_uri=args.redirect_uri))
+    if deployment.settings.is_local:
         print("(the local emulator: consent is implied by the roles it plays for the tenant)")
         return 0
-    client_id = entry.client_id or api.client_id
-    print(admin_consent_url(entry, client_id, redirect_uri=args.redirect_uri))
     print(
         "An administrator of the customer's tenant opens it and accepts the permissions "
         "(ActivityFeed.Read, ActivityFeed.ReadDlp, ServiceHealth.Read)."
@@ -197,12 +190,9 @@ def _consent_url(args: argparse.Namespace) -> int:
 def _doctor(args: argparse.Namespace) -> int:
     from o365_pipeline.pipeline.onboarding import diagnose
 
-    registry = _registry(args)
-    try:
-        entry = registry.get(args.name)
-        client = _client(args.data_dir, registry, entry)
-    except RegistryError as error:
-        return _fail(str(error))
+    deployment = Deployment.from_args(args)
+    entry = deployment.registry.get(args.name)
+    client = deployment.client_for(entry.tenant, entry)
     print(f"doctor {entry.name} (tenant {entry.tenant_id}, {entry.cloud})")
     findings = diagnose(client, datetime.now(UTC))
     for finding in findings:
@@ -217,56 +207,27 @@ def _doctor(args: argparse.Namespace) -> int:
 def _backfill(args: argparse.Namespace) -> int:
     from o365_pipeline.cli.backfill import backfill_tenant
 
-    if not 1 <= args.hours <= 7 * 24:
-        return _fail("--hours must be between 1 and 168 (the API keeps 7 days)")
-    print(f"backfilling {args.name}: the last {args.hours} complete hours, every content type")
+    print(f"backfilling {args.name}: the {args.hours} newest fetchable hours, every content type")
     try:
-        result = backfill_tenant(args.data_dir, args.name, hours=args.hours)
-    except (RegistryError, ManagementApiError) as error:
+        result = backfill_tenant(Deployment.from_args(args).settings, args.name, hours=args.hours)
+    except ValueError as error:
         return _fail(str(error))
     print(f"{len(result.succeeded)} window(s) landed, {len(result.failed)} failed")
     return 0 if not result.failed else 1
 
 
-def _api(data_dir: Path):
-    from o365_pipeline.definitions import management_api_from_environment
-
-    return management_api_from_environment(str(data_dir))
-
-
-def _client(data_dir: Path, registry: TenantRegistry, entry: RegisteredTenant):
-    from o365_pipeline.definitions import tenant_directory
-
-    api = _api(data_dir)
-    served = tenant_directory(str(data_dir)).all()
-    return api.client_for(entry.tenant, served, entry)
-
-
-def _login_base(api, cloud: str, data_dir: Path) -> tuple[str, str | bool]:
-    """The login host to ask (the emulator's, when it is the target) and the CA to trust."""
-    if api.uses_emulator:
-        from o365_pipeline.definitions import tenant_directory
-
-        emulator = api.emulator(tenant_directory(str(data_dir)).all())
-        return emulator.base_url, str(emulator.ca_cert_path)
-    return api.login_base_url or CLOUDS[cloud].login_base_url, api.ca_bundle or True
-
-
-def _sync_partitions(data_dir: Path, registry: TenantRegistry) -> None:
+def _sync_partitions(deployment: Deployment) -> None:
     """Update the Dagster instance's tenant partitions now, when there is an instance."""
-    home = os.environ.get("DAGSTER_HOME") or str((Path(data_dir) / "dagster_home").resolve())
-    if not (Path(home) / "dagster.yaml").exists():
+    home = deployment.settings.instance_home
+    if not (home / "dagster.yaml").exists():
         print("(Dagster's tenant_registry_sync sensor adds the partitions within a minute)")
         return
     import dagster as dg
 
     from o365_pipeline.defs.partitions import sync_tenant_partitions
 
-    os.environ["DAGSTER_HOME"] = home
-    with dg.DagsterInstance.get() as instance:
-        added, removed = sync_tenant_partitions(
-            instance, [entry.tenant for entry in registry.tenants()]
-        )
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        added, removed = sync_tenant_partitions(instance, deployment.tenants.all())
     print(
         f"Dagster partitions updated in {home}: "
         f"added {added or 'none'}, removed {removed or 'none'}"

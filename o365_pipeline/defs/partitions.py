@@ -1,9 +1,10 @@
 """Partitions of the content-listing and audit-table assets: the availability window (the hour
 the API's startTime/endTime select on, by contentCreated) × the tenant.
 
-The hourly dimension starts eight days back: the API lists only the last seven days, so the
-oldest day of partitions exists to show, when asked for, the clear retention error instead of
-an empty success.
+The hourly dimension starts on a fixed day (`O365_PARTITION_START`), so partitions, their data
+and their run history never drop off the UI as days pass. Windows older than the API's 7-day
+listing retention stay visible with what was landed; materializing one again fails at once with
+the retention message (before any API call), and the CLI refuses it before launching a run.
 """
 
 from __future__ import annotations
@@ -15,22 +16,23 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from o365_pipeline.api.windows import Window
+from o365_pipeline.config import DEFAULT_PARTITION_START
 from o365_pipeline.tenants import Tenant
 
 WINDOW_DIMENSION = "window"
 TENANT_DIMENSION = "tenant"
 TENANT_PARTITIONS_NAME = "tenants"
-PARTITION_HISTORY = timedelta(days=8)
+DEFAULT_START = datetime.strptime(DEFAULT_PARTITION_START, "%Y-%m-%d").replace(tzinfo=UTC)
 
 
-def window_partitions(now: datetime | None = None) -> dg.HourlyPartitionsDefinition:
-    """Hourly windows from eight days before `now` (UTC midnight) to the last complete hour."""
-    now = now or datetime.now(UTC)
-    start = (now - PARTITION_HISTORY).replace(hour=0, minute=0, second=0, microsecond=0)
+def window_partitions(start: datetime = DEFAULT_START) -> dg.HourlyPartitionsDefinition:
+    """Hourly windows from the fixed `start` (UTC midnight) to the last complete hour."""
     return dg.HourlyPartitionsDefinition(start_date=start.strftime("%Y-%m-%d-%H:%M"))
 
 
-def audit_partitions(tenants: Sequence[Tenant] | None = None) -> dg.MultiPartitionsDefinition:
+def audit_partitions(
+    tenants: Sequence[Tenant] | None = None, *, start: datetime = DEFAULT_START
+) -> dg.MultiPartitionsDefinition:
     """Window × tenant, so the same assets serve one tenant or fifty.
 
     With `tenants`, the tenant dimension is that fixed list; without, it is dynamic: the
@@ -42,7 +44,7 @@ def audit_partitions(tenants: Sequence[Tenant] | None = None) -> dg.MultiPartiti
         else dg.DynamicPartitionsDefinition(name=TENANT_PARTITIONS_NAME)
     )
     return dg.MultiPartitionsDefinition(
-        {WINDOW_DIMENSION: window_partitions(), TENANT_DIMENSION: tenant_dimension}
+        {WINDOW_DIMENSION: window_partitions(start), TENANT_DIMENSION: tenant_dimension}
     )
 
 

@@ -1,8 +1,9 @@
-"""Dagster resources: the Management API (embedded emulator by default, a real tenant through
-environment variables) and the data folder.
+"""Dagster resources: the Management API and the data folder.
 
-The resource only holds configuration and builds a plain `ManagementApiClient`; nothing
-Dagster-specific reaches the core.
+The API resource only holds configuration (base URLs, CA bundle, the shared app; the secret as
+an `EnvVar`) and builds plain `ManagementApiClient`s through `tenants.credentials`; nothing
+Dagster-specific reaches the core. Which endpoint it holds is the composition root's choice
+(`o365_pipeline.definitions`): the local emulator is a subclass defined there.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from o365_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from o365_emulator.embedded import EmbeddedEmulator, embedded_emulator
 from o365_pipeline.api.client import ManagementApiClient
-from o365_pipeline.api.settings import ClientSecret, ClientSettings, RetryPolicy
+from o365_pipeline.api.settings import RetryPolicy
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.object_store import ObjectStore
 from o365_pipeline.tenants import Tenant
-from o365_pipeline.tenants.registry import RegisteredTenant, with_own_credentials
+from o365_pipeline.tenants.credentials import Endpoint, client_settings_for, shared_credential
+from o365_pipeline.tenants.registry import RegisteredTenant
 
 _clients_lock = threading.Lock()
 _clients: dict[tuple, ManagementApiClient] = {}
@@ -51,19 +51,19 @@ class StorageResource(dg.ConfigurableResource):
 
 
 class ManagementApiResource(dg.ConfigurableResource):
-    """The Office 365 Management Activity API.
-
-    With no `client_id` it targets the embedded local emulator (started on demand, no
-    credentials needed). Set `O365_CLIENT_ID`, `O365_CLIENT_SECRET` and `O365_TENANT_ID` to use
-    a real tenant; nothing else changes.
+    """The Office 365 Management Activity API of a deployment: the shared app registration
+    and where the API is (the cloud's hosts, or explicit base URLs and their CA bundle).
     """
 
-    client_id: str | None = Field(
-        default=None, description="App registration (client) id; unset = the embedded emulator."
-    )
+    client_id: str = Field(description="Application (client) id of the shared app registration.")
     client_secret: str | None = Field(
-        default=None,
-        description="Client secret of the app registration (from the O365_CLIENT_SECRET env var).",
+        default=None, description="Its client secret (an EnvVar: O365_CLIENT_SECRET)."
+    )
+    client_certificate_file: str | None = Field(
+        default=None, description="Or: PEM file of its certificate's private key."
+    )
+    client_certificate_thumbprint: str | None = Field(
+        default=None, description="SHA-1 thumbprint (hex) of that certificate."
     )
     cloud: str = Field(
         default="commercial",
@@ -101,17 +101,21 @@ class ManagementApiResource(dg.ConfigurableResource):
         description="First wait before retrying a failed call when the API gives no "
         "Retry-After (doubles per attempt, capped at 60 s).",
     )
-    emulator_records_per_hour: int = Field(
-        default=40, description="Emulator only: records per tenant, content type and hour."
-    )
-    emulator_state_dir: str = Field(
-        default="data/.emulator", description="Emulator only: where its subscription state is kept."
-    )
 
-    @property
-    def uses_emulator(self) -> bool:
-        """Whether calls go to the embedded emulator (no client id configured)."""
-        return not self.client_id
+    def endpoint(self, all_tenants: tuple[Tenant, ...]) -> Endpoint:
+        """Where this deployment's calls go, and as which app (`all_tenants` matters only to
+        an endpoint that must know whom it serves, such as the local emulator).
+        """
+        return Endpoint(
+            api_base_url=self.api_base_url,
+            login_base_url=self.login_base_url,
+            ca_bundle=self.ca_bundle,
+            client_id=self.client_id,
+            credential=shared_credential(
+                self.client_secret, self.client_certificate_file, self.client_certificate_thumbprint
+            ),
+            cloud=self.cloud,
+        )
 
     def client_for(
         self,
@@ -122,55 +126,18 @@ class ManagementApiResource(dg.ConfigurableResource):
         """This process's client for `tenant` (one msal application and session per tenant),
         with the tenant's own app registration when its registry `entry` names one.
         """
-        settings = self._settings_for(tenant, all_tenants)
-        if entry is not None and not self.uses_emulator:
-            settings = with_own_credentials(settings, entry)
+        settings = client_settings_for(
+            self.endpoint(all_tenants),
+            tenant,
+            entry,
+            publisher_id=self.publisher_id,
+            max_concurrent_fetches=self.max_concurrent_fetches,
+            timeout_seconds=self.timeout_seconds,
+            retry=RetryPolicy(initial_backoff_seconds=self.retry_initial_backoff_seconds),
+            rate_limit_per_minute=self.rate_limit_per_minute or None,
+            rate_limit_folder=self.rate_limit_folder,
+        )
         with _clients_lock:
             if settings not in _clients:
                 _clients[settings] = ManagementApiClient(settings)
             return _clients[settings]
-
-    def emulator(self, all_tenants: tuple[Tenant, ...]) -> EmbeddedEmulator:
-        """The on-demand local emulator serving `all_tenants` (started on first use)."""
-        return embedded_emulator(
-            tenant_ids=tuple(known.tenant_id for known in all_tenants),
-            state_dir=Path(self.emulator_state_dir).resolve(),
-            records_per_hour=self.emulator_records_per_hour,
-        )
-
-    def _settings_for(self, tenant: Tenant, all_tenants: tuple[Tenant, ...]) -> ClientSettings:
-        if not self.uses_emulator:
-            return ClientSettings(
-                tenant_id=tenant.tenant_id,
-                client_id=self.client_id,
-                credential=ClientSecret(self.client_secret or ""),
-                cloud=tenant.cloud if tenant.cloud != "commercial" else self.cloud,
-                api_base_url=self.api_base_url,
-                login_base_url=self.login_base_url,
-                ca_bundle=self.ca_bundle,
-                publisher_id=self.publisher_id,
-                max_concurrent_fetches=self.max_concurrent_fetches,
-                timeout_seconds=self.timeout_seconds,
-                retry=self._retry_policy(),
-                rate_limit_per_minute=self.rate_limit_per_minute or None,
-                rate_limit_folder=self.rate_limit_folder,
-            )
-        emulator = self.emulator(all_tenants)
-        return ClientSettings(
-            tenant_id=tenant.tenant_id,
-            client_id=DEFAULT_CLIENT_ID,
-            credential=ClientSecret(DEFAULT_CLIENT_SECRET),
-            cloud="commercial",
-            api_base_url=emulator.base_url,
-            login_base_url=emulator.base_url,
-            ca_bundle=str(emulator.ca_cert_path),
-            publisher_id=self.publisher_id,
-            max_concurrent_fetches=self.max_concurrent_fetches,
-            timeout_seconds=self.timeout_seconds,
-            retry=self._retry_policy(),
-            rate_limit_per_minute=self.rate_limit_per_minute or None,
-            rate_limit_folder=self.rate_limit_folder,
-        )
-
-    def _retry_policy(self) -> RetryPolicy:
-        return RetryPolicy(initial_backoff_seconds=self.retry_initial_backoff_seconds)

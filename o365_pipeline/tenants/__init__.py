@@ -8,7 +8,6 @@ from o365_pipeline.tenants.model import (
     InvalidTenantError,
     Tenant,
     validate_customer_name,
-    tenants_from_environment,
     validate_tenant_id,
 )
 
@@ -17,6 +16,5 @@ __all__ = [
     "InvalidTenantError",
     "Tenant",
     "validate_customer_name",
-    "tenants_from_environment",
     "validate_tenant_id",
 ]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from o365_pipeline.tenants import Tenant
+from o365_pipeline.config import Settings
+from o365_pipeline.tenants.model import DEMO_TENANTS, Tenant
 from o365_pipeline.tenants.registry import RegisteredTenant, RegistryError, TenantRegistry
 
 
@@ -49,17 +50,37 @@ class StaticTenants(TenantDirectory):
 
 
 class RegistryTenants(TenantDirectory):
-    """The registry's tenants, re-read on each call; `fallback` until the registry exists."""
+    """The registry's tenants, re-read on each call; `fallback` until the registry exists, and
+    `always` in any case (the local emulator's demo tenants: registering another tenant must
+    not drop them from the UI while their data stays queryable).
+    """
 
-    def __init__(self, registry: TenantRegistry, fallback: Sequence[Tenant] = ()) -> None:
+    def __init__(
+        self,
+        registry: TenantRegistry,
+        fallback: Sequence[Tenant] = (),
+        always: Sequence[Tenant] = (),
+    ) -> None:
         self.registry = registry
         self._fallback = tuple(fallback)
+        self._always = tuple(always)
 
     def all(self) -> tuple[Tenant, ...]:
-        """Registered tenants (or the fallback before the first registration)."""
+        """Registered tenants (or the fallback before the first registration), then `always`
+        minus any whose name or tenant id a registered tenant already uses.
+        """
         if not self.registry.exists():
-            return self._fallback
-        return tuple(entry.tenant for entry in self.registry.tenants())
+            served = self._fallback
+        else:
+            served = tuple(entry.tenant for entry in self.registry.tenants())
+        names = {tenant.name for tenant in served}
+        ids = {tenant.tenant_id for tenant in served}
+        extra = tuple(
+            tenant
+            for tenant in self._always
+            if tenant.name not in names and tenant.tenant_id not in ids
+        )
+        return served + extra
 
     def entry(self, name: str) -> RegisteredTenant | None:
         """The registry entry of `name`, if registered."""
@@ -71,3 +92,19 @@ class RegistryTenants(TenantDirectory):
 def as_directory(tenants: TenantDirectory | Sequence[Tenant]) -> TenantDirectory:
     """Accept a directory or a plain sequence of tenants."""
     return tenants if isinstance(tenants, TenantDirectory) else StaticTenants(tenants)
+
+
+def directory_for(settings: Settings) -> RegistryTenants:
+    """The tenants a deployment serves: its registry; before the first registration, the one
+    tenant of `O365_TENANT_ID`; in a local deployment, the demo tenants as well.
+    """
+    single = (
+        (Tenant(name=settings.tenant_name, tenant_id=settings.tenant_id, cloud=settings.cloud),)
+        if settings.tenant_id
+        else ()
+    )
+    return RegistryTenants(
+        TenantRegistry(settings.registry_file),
+        fallback=single,
+        always=DEMO_TENANTS if settings.is_local else (),
+    )

@@ -1,16 +1,14 @@
 """Which tenants the pipeline serves: a customer name (safe as a path and a partition key)
 bound to an Entra tenant id and a cloud.
 
-The demo tenants are served by the local emulator; a real tenant comes from environment
-variables (see `tenants_from_environment`).
+The demo tenants are served by the local emulator; real tenants come from the registry (or
+one from the settings, `O365_TENANT_ID`).
 """
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 CUSTOMER_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -76,20 +74,3 @@ DEMO_TENANTS: tuple[Tenant, ...] = (
     Tenant(name="contoso", tenant_id="7a1c3e55-2f0b-4e8e-9c3d-1b2a4f6e8d90"),
     Tenant(name="fabrikam", tenant_id="2b8e6f0c-93d4-4c1a-b5e7-0f6a9d3c2e11"),
 )
-
-
-def tenants_from_environment(environ: Mapping[str, str] | None = None) -> tuple[Tenant, ...]:
-    """Return the configured tenants: `O365_TENANT_ID` (+ `O365_TENANT_NAME`, `O365_CLOUD`)
-    for a real tenant, or the demo tenants when no tenant is configured.
-    """
-    environ = os.environ if environ is None else environ
-    tenant_id = environ.get("O365_TENANT_ID", "").strip()
-    if not tenant_id:
-        return DEMO_TENANTS
-    return (
-        Tenant(
-            name=environ.get("O365_TENANT_NAME", "tenant").strip() or "tenant",
-            tenant_id=tenant_id,
-            cloud=environ.get("O365_CLOUD", "commercial").strip() or "commercial",
-        ),
-    )

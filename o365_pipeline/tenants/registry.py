@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from o365_pipeline.api.clouds import CLOUDS
-from o365_pipeline.api.settings import ClientCertificate, ClientSecret, ClientSettings
 from o365_pipeline.storage.atomic import publish, temporary_path_for
 from o365_pipeline.tenants import (
     InvalidTenantError,
@@ -35,7 +33,6 @@ from o365_pipeline.tenants import (
 )
 
 REGISTRY_FILE_NAME = "tenants.json"
-_ENV_NAME = "O365_TENANTS_FILE"
 
 
 class RegistryError(ValueError):
@@ -58,7 +55,8 @@ class RegisteredTenant:
 
     def __post_init__(self) -> None:
         validate_customer_name(self.name)
-        validate_tenant_id(self.tenant_id)
+        # Stored canonical (lower case, trimmed) so the same GUID typed twice is one tenant.
+        object.__setattr__(self, "tenant_id", validate_tenant_id(self.tenant_id))
         if self.cloud not in CLOUDS:
             raise InvalidTenantError(
                 f"Unknown cloud {self.cloud!r} for {self.name}: use one of {', '.join(CLOUDS)}."
@@ -74,12 +72,6 @@ class RegisteredTenant:
     def tenant(self) -> Tenant:
         """The plain `Tenant` the API layer works with."""
         return Tenant(name=self.name, tenant_id=self.tenant_id, cloud=self.cloud)
-
-
-def registry_path(data_dir: Path | str) -> Path:
-    """Where the registry lives: `O365_TENANTS_FILE`, else `<data_dir>/tenants.json`."""
-    override = os.environ.get(_ENV_NAME)
-    return Path(override) if override else Path(data_dir) / REGISTRY_FILE_NAME
 
 
 class TenantRegistry:
@@ -166,37 +158,3 @@ class TenantRegistry:
 
 def _without_nones(entry: dict) -> dict:
     return {key: value for key, value in entry.items() if value is not None}
-
-
-def with_own_credentials(settings: ClientSettings, entry: RegisteredTenant) -> ClientSettings:
-    """`settings` with the entry's own app registration, when it has one.
-
-    Raises:
-        RegistryError: the entry names a secret variable that is not set, or an unreadable
-            certificate file (the message names which, never a value).
-
-    """
-    credential = settings.credential
-    if entry.client_secret_env:
-        secret = os.environ.get(entry.client_secret_env)
-        if not secret:
-            raise RegistryError(
-                f"Tenant {entry.name} takes its client secret from ${entry.client_secret_env}, "
-                "which is not set in this process's environment."
-            )
-        credential = ClientSecret(secret)
-    elif entry.certificate_file:
-        try:
-            key = Path(entry.certificate_file).read_text()
-        except OSError as error:
-            raise RegistryError(
-                f"Tenant {entry.name}: cannot read its certificate key file "
-                f"{entry.certificate_file} ({error.strerror})."
-            ) from None
-        credential = ClientCertificate(private_key_pem=key, thumbprint=entry.certificate_thumbprint)
-    return replace(
-        settings,
-        client_id=entry.client_id or settings.client_id,
-        credential=credential,
-        cloud=entry.cloud,
-    )

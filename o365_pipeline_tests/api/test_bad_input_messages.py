@@ -1,6 +1,7 @@
 """Each kind of bad input the README's troubleshooting table lists gets one clear error that
 names the cause and the fix (checked against the emulator over loopback HTTPS)."""
 
+import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,7 +16,9 @@ from o365_pipeline.api.errors import (
     PermissionDeniedError,
     RetentionWindowError,
     TenantConfigurationError,
+    UnreachableHostError,
 )
+from o365_pipeline.api.settings import RetryPolicy
 from o365_pipeline.content_types import UnknownContentTypeError, content_type_named
 from o365_pipeline.tenants import InvalidTenantError, validate_tenant_id
 from o365_pipeline_tests.emulator_access import client_for
@@ -76,3 +79,27 @@ def test_unknown_content_type():
     with pytest.raises(UnknownContentTypeError) as caught:
         content_type_named("Audit.Exchang")
     assert "Audit.Exchange" in str(caught.value) and "DLP.All" in str(caught.value)
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("field", "setting"),
+    [("api_base_url", "O365_API_BASE_URL"), ("login_base_url", "O365_LOGIN_BASE_URL")],
+)
+def test_a_host_that_refuses_connections_is_named_after_a_few_attempts(
+    make_client, field, setting
+):
+    dead = f"https://127.0.0.1:{_closed_port()}"
+    sleeps = []
+    client = make_client(sleeps=sleeps, **{field: dead})
+    with pytest.raises(UnreachableHostError) as caught:
+        client.list_subscriptions()
+    message = str(caught.value)
+    assert f"Cannot reach {dead.removeprefix('https://')}" in message and setting in message
+    # Three attempts in all, so two waits, not the minutes of backoff of a live service.
+    assert len(sleeps) == RetryPolicy().unreachable_attempts - 1

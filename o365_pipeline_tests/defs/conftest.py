@@ -9,9 +9,10 @@ import pytest
 
 from o365_emulator.embedded import stop_embedded_emulator
 from o365_pipeline.content_types import content_type_named
+from o365_pipeline.definitions import LocalEmulatorApiResource
 from o365_pipeline.defs.assets import build_content_type_assets, build_subscriptions_asset
 from o365_pipeline.defs.partitions import audit_partitions, partition_key_for
-from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
+from o365_pipeline.defs.resources import StorageResource
 from o365_pipeline.tenants import DEMO_TENANTS
 
 EXCHANGE = content_type_named("Audit.Exchange")
@@ -46,7 +47,7 @@ def pipeline(tmp_path) -> Pipeline:
         *build_content_type_assets(EXCHANGE, DEMO_TENANTS, partitions),
     ]
     resources = {
-        "management_api": ManagementApiResource(emulator_state_dir=str(tmp_path / ".emulator")),
+        "management_api": LocalEmulatorApiResource(emulator_state_dir=str(tmp_path / ".emulator")),
         "storage": StorageResource(data_dir=str(tmp_path)),
     }
     with dg.DagsterInstance.ephemeral() as instance:

@@ -5,11 +5,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from o365_pipeline.definitions import INGEST_JOB_NAME, defs
+from o365_pipeline.definitions import INGEST_JOB_NAME, build_definitions
 from o365_pipeline.defs.partitions import sync_tenant_partitions
 from o365_pipeline.tenants import DEMO_TENANTS
 
 REPO = Path(__file__).resolve().parents[2]
+defs = build_definitions()
 
 
 def test_dagster_definitions_validate_passes_for_the_workspace():

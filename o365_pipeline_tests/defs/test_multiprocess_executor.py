@@ -27,7 +27,8 @@ def test_one_partition_runs_with_each_step_in_its_own_process(tmp_path, monkeypa
         point_environment_at(
             monkeypatch, api, tenant_id=TENANT_ID, secret=SECRET, data_dir=tmp_path / "data"
         )
-        from o365_pipeline.definitions import tenant_directory
+        from o365_pipeline.config import load_settings
+        from o365_pipeline.tenants.directory import directory_for
 
         client = client_for(api, tenant_id=TENANT_ID, secret=SECRET)
         for kind in (
@@ -43,7 +44,7 @@ def test_one_partition_runs_with_each_step_in_its_own_process(tmp_path, monkeypa
         key = partition_key_for("acme", window)
         (tmp_path / "dagster_home").mkdir()
         with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as instance:
-            sync_tenant_partitions(instance, tenant_directory(str(tmp_path / "data")).all())
+            sync_tenant_partitions(instance, directory_for(load_settings()).all())
             with dg.execute_job(
                 dg.reconstructable(ingest_job),
                 instance=instance,

@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from o365_emulator import EmulatorConfig, start_emulator
+from o365_pipeline.config import load_settings
 from o365_pipeline.defs.assets import SUBSCRIPTIONS_KEY
 from o365_pipeline.defs.partitions import partition_key_for, sync_tenant_partitions
+from o365_pipeline.tenants.directory import directory_for
 from o365_pipeline_tests.emulator_access import point_environment_at
 
 TENANT_ID = "3c9d2b7e-55aa-4c1f-9e0b-8f2d6a1c4e77"
@@ -23,13 +25,12 @@ def test_environment_variables_alone_switch_the_pipeline_to_another_tenant(tmp_p
         from o365_pipeline.definitions import (
             INGEST_JOB_NAME,
             build_definitions,
-            tenant_directory,
         )
 
         defs = build_definitions()
         window = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
         with dg.DagsterInstance.ephemeral() as instance:
-            sync_tenant_partitions(instance, tenant_directory(str(tmp_path)).all())
+            sync_tenant_partitions(instance, directory_for(load_settings()).all())
             defs.resolve_implicit_global_asset_job_def().execute_in_process(
                 asset_selection=[SUBSCRIPTIONS_KEY], instance=instance
             )

@@ -9,8 +9,10 @@ import dagster as dg
 
 from o365_emulator import EmulatorConfig, start_emulator
 from o365_emulator.fault_rules import make_rule
+from o365_pipeline.config import load_settings
 from o365_pipeline.defs.assets import SUBSCRIPTIONS_KEY
 from o365_pipeline.defs.partitions import partition_key_for, sync_tenant_partitions
+from o365_pipeline.tenants.directory import directory_for
 from o365_pipeline_tests.emulator_access import point_environment_at
 
 TENANT_ID = "3c9d2b7e-55aa-4c1f-9e0b-8f2d6a1c4e77"
@@ -45,7 +47,6 @@ def test_no_secret_or_token_in_logs_metadata_errors_or_files(tmp_path, monkeypat
             from o365_pipeline.definitions import (
                 INGEST_JOB_NAME,
                 build_definitions,
-                tenant_directory,
             )
 
             defs = build_definitions()
@@ -54,7 +55,7 @@ def test_no_secret_or_token_in_logs_metadata_errors_or_files(tmp_path, monkeypat
             )
             events = []
             with dg.DagsterInstance.ephemeral() as instance:
-                sync_tenant_partitions(instance, tenant_directory(str(tmp_path)).all())
+                sync_tenant_partitions(instance, directory_for(load_settings()).all())
                 runs = [
                     defs.resolve_implicit_global_asset_job_def().execute_in_process(
                         asset_selection=[SUBSCRIPTIONS_KEY], instance=instance, run_config=DEBUG_RUN

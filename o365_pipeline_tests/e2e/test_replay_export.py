@@ -4,7 +4,6 @@ without an Id fails its window by name instead of vanishing."""
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pyarrow.parquet as pq
 
@@ -18,15 +17,16 @@ from o365_pipeline.content_types import CONTENT_TYPES
 from o365_pipeline.pipeline.audit_table import IncompleteWindowError, ingest_window
 from o365_pipeline.pipeline.listing import list_window
 from o365_pipeline.storage.layout import DataLayout
+from o365_pipeline_tests.corpus import corpus, corpus_file
 from o365_pipeline_tests.emulator_access import client_for
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "elastic-o365"
 TENANT_ID = "6f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
 HOURS = 3
 
 
+@corpus
 def test_a_replayed_export_lands_unchanged_and_a_broken_record_fails_loudly(tmp_path):
-    export = CORPUS / "records.ndjson"
+    export = corpus_file("elastic-o365", "records.ndjson")
     originals = [json.loads(line) for line in export.read_text().splitlines() if line.strip()]
     config = EmulatorConfig(tenants=(TENANT_ID,), replay=((TENANT_ID, export),), replay_hours=HOURS)
     layout = DataLayout(tmp_path)

@@ -1,13 +1,12 @@
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from o365_pipeline.records.blob_reader import MalformedBlobError, read_blob
 from o365_pipeline.records.schema import AUDIT_SCHEMA
+from o365_pipeline_tests.corpus import corpus, corpus_file
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "elastic-o365"
 HOUR = datetime(2026, 11, 25, 9, tzinfo=UTC)
 
 
@@ -25,7 +24,11 @@ def _read(path, content_id="blob-1"):
 def _corpus_lines():
     lines = []
     for name in ("records.ndjson", "variants.ndjson"):
-        lines += [line for line in (CORPUS / name).read_text().splitlines() if line.strip()]
+        lines += [
+            line
+            for line in corpus_file("elastic-o365", name).read_text().splitlines()
+            if line.strip()
+        ]
     return [
         line
         for line in lines
@@ -33,6 +36,7 @@ def _corpus_lines():
     ]
 
 
+@corpus
 def test_raw_json_is_each_records_exact_original_text(tmp_path):
     lines = _corpus_lines()
     blob = tmp_path / "blob.json"

@@ -3,15 +3,14 @@ converted rows are the same as without cutting."""
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from o365_pipeline.records import blob_reader, blob_splitter
 from o365_pipeline.records.blob_reader import MalformedBlobError, read_blob
 from o365_pipeline.records.blob_splitter import BlobShapeError, split_array_file
+from o365_pipeline_tests.corpus import corpus, corpus_file
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "elastic-o365"
 HOUR = datetime(2026, 11, 25, 9, tzinfo=UTC)
 TRICKY = [
     '{"Id":"a","Text":"},{ ] [ \\" \\\\ ","Number":1e-7}',
@@ -55,8 +54,13 @@ def test_bodies_that_are_not_one_array_are_refused(tmp_path, body, problem):
         split_array_file(blob, tmp_path)
 
 
+@corpus
 def test_a_cut_blob_converts_to_the_same_rows_as_an_uncut_one(tmp_path, monkeypatch):
-    lines = [line for line in (CORPUS / "records.ndjson").read_text().splitlines() if line.strip()]
+    lines = [
+        line
+        for line in corpus_file("elastic-o365", "records.ndjson").read_text().splitlines()
+        if line.strip()
+    ]
     lines = [line for line in lines if isinstance(json.loads(line).get("Id"), str)]
     blob = tmp_path / "blob.json"
     blob.write_text("[" + ",".join(lines) + "]")

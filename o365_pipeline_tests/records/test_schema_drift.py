@@ -3,7 +3,6 @@ reported by name and count; the records themselves land unchanged."""
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pyarrow.parquet as pq
 
@@ -12,8 +11,8 @@ from o365_pipeline.records.blob_reader import read_blob
 from o365_pipeline.records.schema_drift import SchemaProfile, compare
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.partition_writer import AuditPartitionWriter
+from o365_pipeline_tests.corpus import corpus, corpus_file
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "elastic-o365"
 HOUR = datetime(2026, 11, 25, 9, tzinfo=UTC)
 BASE = {
     "CreationTime": "2026-11-25T08:10:00",
@@ -93,8 +92,13 @@ def test_values_that_change_kind_land_unchanged_and_are_reported(tmp_path):
     assert "RecordType" in drift.fields_of_varying_kind
 
 
+@corpus
 def test_the_corpus_variants_land_and_their_drift_is_reported(tmp_path):
-    lines = [line for line in (CORPUS / "variants.ndjson").read_text().splitlines() if line.strip()]
+    lines = [
+        line
+        for line in corpus_file("elastic-o365", "variants.ndjson").read_text().splitlines()
+        if line.strip()
+    ]
     records = [json.loads(line) for line in lines]
     records = [record for record in records if isinstance(record.get("Id"), str)]
     partition = _land(tmp_path, records)

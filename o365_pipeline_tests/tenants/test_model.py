@@ -1,5 +1,6 @@
 import pytest
 
+from o365_pipeline.config import Settings
 from o365_pipeline.content_types import (
     CONTENT_TYPES,
     UnknownContentTypeError,
@@ -9,8 +10,9 @@ from o365_pipeline.tenants import (
     DEMO_TENANTS,
     InvalidTenantError,
     Tenant,
-    tenants_from_environment,
 )
+from o365_pipeline.tenants.directory import directory_for
+from o365_pipeline.tenants.registry import RegisteredTenant, TenantRegistry
 
 
 @pytest.mark.parametrize("name", ["Contoso", "con toso", "../etc", "", "a" * 64, "-lead"])
@@ -32,19 +34,32 @@ def test_tenant_id_is_normalized_to_lowercase():
     assert tenant.tenant_id == "7a1c3e55-2f0b-4e8e-9c3d-1b2a4f6e8d90"
 
 
-def test_without_configuration_the_demo_tenants_are_served():
-    assert tenants_from_environment({}) == DEMO_TENANTS
+def test_without_configuration_the_demo_tenants_are_served(tmp_path):
+    settings = Settings(_env_file=None, data_dir=tmp_path)
+    assert directory_for(settings).all() == DEMO_TENANTS
 
 
-def test_a_real_tenant_comes_from_the_environment():
-    (tenant,) = tenants_from_environment(
-        {
-            "O365_TENANT_ID": "2b8e6f0c-93d4-4c1a-b5e7-0f6a9d3c2e11",
-            "O365_TENANT_NAME": "acme",
-            "O365_CLOUD": "gcc_high",
-        }
+def test_a_real_tenant_comes_from_the_settings(tmp_path):
+    settings = Settings(
+        _env_file=None,
+        data_dir=tmp_path,
+        tenant_id="2b8e6f0c-93d4-4c1a-b5e7-0f6a9d3c2e11",
+        tenant_name="acme",
+        cloud="gcc_high",
+        client_id="11111111-2222-3333-4444-555555555555",
+        client_secret="s3cret",
     )
+    (tenant,) = directory_for(settings).all()
     assert (tenant.name, tenant.cloud) == ("acme", "gcc_high")
+
+
+def test_registering_a_tenant_keeps_the_demo_tenants_of_a_local_deployment(tmp_path):
+    settings = Settings(_env_file=None, data_dir=tmp_path)
+    TenantRegistry(settings.registry_file).add(
+        RegisteredTenant("acme", "3c9d2b7e-55aa-4c1f-9e0b-8f2d6a1c4e77")
+    )
+    names = [tenant.name for tenant in directory_for(settings).all()]
+    assert names == ["acme", *(tenant.name for tenant in DEMO_TENANTS)]
 
 
 def test_content_types_are_matched_case_insensitively_and_echoed_canonically():

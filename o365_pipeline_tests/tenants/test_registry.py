@@ -9,13 +9,9 @@ import pytest
 
 from o365_pipeline.api.settings import ClientCertificate, ClientSecret, ClientSettings
 from o365_pipeline.tenants import DEMO_TENANTS, InvalidTenantError
+from o365_pipeline.tenants.credentials import with_own_credentials
 from o365_pipeline.tenants.directory import RegistryTenants
-from o365_pipeline.tenants.registry import (
-    RegisteredTenant,
-    RegistryError,
-    TenantRegistry,
-    with_own_credentials,
-)
+from o365_pipeline.tenants.registry import RegisteredTenant, RegistryError, TenantRegistry
 
 GUID = "7a1c3e55-2f0b-4e8e-9c3d-1b2a4f6e8d90"
 
