@@ -20,12 +20,14 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from o365_pipeline.errors import PipelineError
+
 CloudName = Literal["commercial", "gcc", "gcc_high", "dod", "china"]
 # The first day of the hourly partitions: fixed, so history never drops off the UI at midnight.
 DEFAULT_PARTITION_START = "2026-11-01"
 
 
-class ConfigurationError(ValueError):
+class ConfigurationError(PipelineError, ValueError):
     """A setting that cannot be used; the message names the variable and the fix."""
 
 

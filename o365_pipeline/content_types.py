@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from o365_pipeline.errors import PipelineError
+
 
 @dataclass(frozen=True)
 class ContentType:
@@ -79,7 +81,7 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
 _BY_NAME = {content_type.name.lower(): content_type for content_type in CONTENT_TYPES}
 
 
-class UnknownContentTypeError(ValueError):
+class UnknownContentTypeError(PipelineError, ValueError):
     """A content type name that the Management Activity API does not serve."""
 
 

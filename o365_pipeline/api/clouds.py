@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from o365_pipeline.errors import PipelineError
+
 
 @dataclass(frozen=True)
 class Cloud:
@@ -71,7 +73,7 @@ CLOUDS: dict[str, Cloud] = {
 }
 
 
-class UnknownCloudError(ValueError):
+class UnknownCloudError(PipelineError, ValueError):
     """A cloud name that is not in the table."""
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from o365_pipeline.errors import PipelineError
+
 
 @dataclass(frozen=True)
 class ErrorAdvice:
@@ -190,7 +192,7 @@ def advice_for(code: str | None) -> ErrorAdvice:
     return ADVICE.get(code or "", _UNKNOWN)
 
 
-class ManagementApiError(Exception):
+class ManagementApiError(PipelineError):
     """An error from the Management Activity API or its token service, explained."""
 
     def __init__(
@@ -249,9 +251,13 @@ class ContentNotFoundError(ManagementApiError):
 class ThrottledError(ManagementApiError):
     """Still throttled (429 / AF429) after every retry."""
 
+    retriable = True
+
 
 class TransientApiError(ManagementApiError):
     """Server errors or connection failures that outlasted every retry."""
+
+    retriable = True
 
 
 class UnreachableHostError(TransientApiError):
@@ -267,6 +273,12 @@ class UnreachableHostError(TransientApiError):
             explanation=f"Cannot reach {origin.removeprefix('https://')}.",
             fix=f"Check {setting} (or O365_CLOUD), the network and any proxy, then retry.",
         )
+
+
+class PaginationLoopError(ManagementApiError):
+    """The API handed out a next-page URI it had already given in this listing."""
+
+    retriable = True  # a later listing of the same window starts afresh
 
 
 class UntrustedUriError(ManagementApiError):

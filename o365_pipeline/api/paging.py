@@ -13,15 +13,11 @@ from collections.abc import Iterator, Mapping
 
 import requests
 
-from o365_pipeline.api.errors import ManagementApiError
+from o365_pipeline.api.errors import PaginationLoopError
 from o365_pipeline.api.transport import ApiTransport
 
 NEXT_PAGE_HEADER = "NextPageUri"
 MAX_VISITS_PER_URI = 3
-
-
-class PaginationLoopError(ManagementApiError):
-    """The API handed out a next-page URI it had already given in this listing."""
 
 
 def pages(

@@ -1,6 +1,6 @@
 """How the CLI turns a failure into one line naming the problem and the fix.
 
-Each known failure type already carries its own explanation (configuration, registry, API
+Every `PipelineError` already carries its own explanation (configuration, registry, API
 errors); the network errors of `requests` do not, so the host that could not be reached and
 the settings that choose it are named here.
 """
@@ -12,30 +12,16 @@ from urllib.parse import urlsplit
 
 import requests
 
-from o365_pipeline.api.errors import ManagementApiError
-from o365_pipeline.config import ConfigurationError
-from o365_pipeline.content_types import UnknownContentTypeError
-from o365_pipeline.storage.object_store import ObjectStoreError
-from o365_pipeline.tenants.model import InvalidTenantError
-from o365_pipeline.tenants.registry import RegistryError
-
-_SELF_EXPLAINING = (
-    ConfigurationError,
-    RegistryError,
-    InvalidTenantError,
-    ManagementApiError,
-    ObjectStoreError,
-    UnknownContentTypeError,
-)
+from o365_pipeline.errors import PipelineError
 
 
-class NoDataError(RuntimeError):
+class NoDataError(PipelineError, RuntimeError):
     """A command pointed at a folder without landed data (a wrong folder, or nothing yet)."""
 
 
 def one_line_failure(error: BaseException) -> str | None:
     """The one-line message for a failure the CLI knows, else None (a bug: let it surface)."""
-    if isinstance(error, (*_SELF_EXPLAINING, NoDataError)):
+    if isinstance(error, PipelineError):
         return " ".join(str(error).split())
     if isinstance(error, requests.exceptions.SSLError):
         return (

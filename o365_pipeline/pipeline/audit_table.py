@@ -21,6 +21,7 @@ from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.content import ContentBlob
 from o365_pipeline.api.errors import ContentExpiredError, ManagementApiError
 from o365_pipeline.api.windows import Window
+from o365_pipeline.errors import PipelineError
 from o365_pipeline.records.blob_reader import MalformedBlobError, read_blob_batches
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.ledger import BlobOutcome, LedgerEntry, write_ledger
@@ -30,8 +31,10 @@ from o365_pipeline.storage.partition_writer import AuditPartitionWriter, Partiti
 MALFORMED_REFETCHES = 2
 
 
-class IncompleteWindowError(RuntimeError):
+class IncompleteWindowError(PipelineError, RuntimeError):
     """Some listed blobs could not be fetched; the window's previous Parquet is kept."""
+
+    retriable = True  # the blobs stay fetchable until their contentExpiration
 
     def __init__(
         self, tenant: str, content_type: str, window: Window, failures: list[BlobOutcome]

@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from o365_pipeline.errors import PipelineError
 from o365_pipeline.records.blob_splitter import (
     SPLIT_ABOVE_BYTES,
     BlobShapeError,
@@ -50,7 +51,7 @@ _TYPED_FIELDS = (
 _local = threading.local()
 
 
-class MalformedBlobError(ValueError):
+class MalformedBlobError(PipelineError, ValueError):
     """A blob body that is not a JSON array of audit records."""
 
 

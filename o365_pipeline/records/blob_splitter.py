@@ -15,6 +15,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from o365_pipeline.errors import PipelineError
+
 SPLIT_ABOVE_BYTES = 8 << 20
 PIECE_BYTES = 4 << 20
 _READ_BYTES = 1 << 20
@@ -22,7 +24,7 @@ _DECODER = json.JSONDecoder()
 _SPACE = " \t\n\r"
 
 
-class BlobShapeError(ValueError):
+class BlobShapeError(PipelineError, ValueError):
     """The body is not a JSON array (or is cut short); the message says where."""
 
 

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from o365_pipeline.api.content import ContentBlob
+from o365_pipeline.errors import PipelineError
 from o365_pipeline.storage.atomic import publish, temporary_path_for
 
 _TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -27,7 +28,7 @@ LISTING_SCHEMA = pa.schema(
 )
 
 
-class ListingMissingError(FileNotFoundError):
+class ListingMissingError(PipelineError, FileNotFoundError):
     """The audit table was asked for a window whose listing was never saved."""
 
 

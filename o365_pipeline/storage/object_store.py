@@ -22,8 +22,10 @@ from pathlib import Path
 
 import duckdb
 
+from o365_pipeline.errors import PipelineError
 
-class ObjectStoreError(RuntimeError):
+
+class ObjectStoreError(PipelineError, RuntimeError):
     """The object store cannot be used as configured (the message names the URL and the fix)."""
 
 

@@ -11,10 +11,12 @@ import re
 import uuid
 from dataclasses import dataclass
 
+from o365_pipeline.errors import PipelineError
+
 CUSTOMER_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
-class InvalidTenantError(ValueError):
+class InvalidTenantError(PipelineError, ValueError):
     """A tenant name or id that cannot be used (it would break paths, keys or API URLs)."""
 
 

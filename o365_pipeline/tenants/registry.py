@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from o365_pipeline.api.clouds import CLOUDS
+from o365_pipeline.errors import PipelineError
 from o365_pipeline.storage.atomic import publish, temporary_path_for
 from o365_pipeline.tenants import (
     InvalidTenantError,
@@ -35,7 +36,7 @@ from o365_pipeline.tenants import (
 REGISTRY_FILE_NAME = "tenants.json"
 
 
-class RegistryError(ValueError):
+class RegistryError(PipelineError, ValueError):
     """A registry operation that cannot be done as asked (the message says why and how)."""
 
 

@@ -49,6 +49,17 @@ def test_a_name_or_tenant_id_is_registered_once(tmp_path):
         registry.add(RegisteredTenant("other", GUID))
 
 
+@pytest.mark.parametrize("spelling", [GUID.upper(), f"  {GUID} ", f"{{{GUID}}}".upper()])
+def test_the_same_tenant_in_another_spelling_is_the_same_tenant(tmp_path, spelling):
+    """Upper case or spaces must not register a tenant twice (every record would double)."""
+    registry = TenantRegistry(tmp_path / "tenants.json")
+    registry.add(RegisteredTenant("contoso", GUID))
+    with pytest.raises((RegistryError, InvalidTenantError)) as caught:
+        registry.add(RegisteredTenant("other", spelling))
+    assert "contoso" in str(caught.value) or "plain" in str(caught.value)
+    assert [entry.tenant_id for entry in registry.tenants()] == [GUID]
+
+
 def test_concurrent_adds_all_land(tmp_path):
     registry = TenantRegistry(tmp_path / "tenants.json")
     threads = [
