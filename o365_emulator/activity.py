@@ -1,5 +1,6 @@
 """The Activity API under `/api/v1.0/{tenant}/activity/feed/`, strict like the real service:
-every documented rule answers with its documented code (api-spec-detail §4, §6).
+every documented rule answers with its documented code (Office 365 Management Activity API
+reference: its operations and "Errors").
 
 Checks run in this order: bearer token, valid and for the resource of the URL tenant's cloud
 (401 `Message`), tenant GUID (AF20013), known tenant (AF20011), token tenant = URL tenant

@@ -1,6 +1,7 @@
 """The Activity API's throttling budget: requests per tenant and minute, counted per
-`PublisherIdentifier` (about 2,000 a minute, detail §5); calls without one share a smaller
-tenant-wide budget, which is why collectors that omit it get AF429 first.
+`PublisherIdentifier` (about 2,000 a minute: Office 365 Management Activity API reference, "API
+throttling"); calls without one share a smaller tenant-wide budget, which is why collectors
+that omit it get AF429 first.
 
 A fixed one-minute window per (tenant, publisher): simple, and the `Retry-After` it gives is
 exactly the time until the window reopens, so a client that honours it never waits in vain.

@@ -1,10 +1,12 @@
 """Certificate credentials at the token endpoint: verifying a client assertion as Entra does
-(api-spec-detail §2.3). The app's registered certificates are public PEM only, as in an app
-registration. An assertion must be a jwt-bearer JWT signed RS256 or PS256 (msal 1.39 sends
-RS256 + `x5t` for a SHA-1 thumbprint, PS256 + `x5t#S256` otherwise) by the key of a registered
-certificate, with iss = sub = client_id, aud = this tenant's v1 or v2 token endpoint and a time
-window around now. Failures answer with Entra's codes: unknown key or bad signature 401
-AADSTS700027, iss/sub 700021, aud 700023, time 700024, not a usable JWT 50027.
+("Microsoft identity platform application authentication certificate credentials",
+https://learn.microsoft.com/entra/identity-platform/certificate-credentials). The app's
+registered certificates are public PEM only, as in an app registration. An assertion must be a
+jwt-bearer JWT signed RS256 or PS256 (msal 1.39 sends RS256 + `x5t` for a SHA-1 thumbprint,
+PS256 + `x5t#S256` otherwise) by the key of a registered certificate, with iss = sub =
+client_id, aud = this tenant's v1 or v2 token endpoint and a time window around now. Failures
+answer with Entra's codes: unknown key or bad signature 401 AADSTS700027, iss/sub 700021, aud
+700023, time 700024, not a usable JWT 50027.
 """
 
 from __future__ import annotations

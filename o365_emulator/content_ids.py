@@ -1,4 +1,5 @@
-"""The contentId shape the live service emits (api-spec-detail §4.4):
+"""The contentId shape the live service emits (observed behaviour, not in the public reference:
+the Office 365 Management Activity API reference calls contentId an opaque string):
 `{start}${end}${wire_slug}${ContentType_with_underscore}${shard}`, e.g.
 `20201212000045238027763$20201212002126942044256$audit_exchange$Audit_Exchange$na0017`.
 

@@ -1,10 +1,13 @@
 """The error table of both services the emulator plays, one human message per code.
 
 Activity API errors use the envelope `{"error": {"code": "AF…", "message": "…"}}`, HTTP 400
-unless noted (api-spec-detail §6). Entra token errors use the OAuth shape `{"error",
-"error_description": "AADSTS…", "error_codes", "timestamp", "trace_id", "correlation_id",
-"error_uri"}` with the statuses of detail §2.5. Keeping both tables here means a rule violation
-anywhere in the emulator answers with exactly the code and status a client will meet live.
+unless noted (Office 365 Management Activity API reference, "Errors"). Entra token errors use
+the OAuth shape `{"error", "error_description": "AADSTS…", "error_codes", "timestamp",
+"trace_id", "correlation_id", "error_uri"}` with the statuses of "Microsoft Entra
+authentication and authorization error codes"
+(https://learn.microsoft.com/entra/identity-platform/reference-error-codes). Keeping both tables
+here means a rule violation anywhere in the emulator answers with exactly the code and status a
+client will meet live.
 """
 
 from __future__ import annotations
@@ -236,7 +239,8 @@ def entra_error(number: int, *, now: datetime, error_base_url: str, **details) -
 
 def auditing_off(tenant: str, content_type: str, client_id: str) -> Reply:
     """The garbled 400 the service gives a tenant whose unified audit logging is off: a .NET
-    exception string split at its first colon into `code` and `message` (detail §4.1).
+    exception string split at its first colon into `code` and `message` (observed behaviour, not
+    in the public reference).
     """
     correlation = "4f2c6a1e-0b7d-4e3a-9c55-1d8e2f7a6b30"
     code = (

@@ -55,6 +55,9 @@ _KINDS: dict[str, tuple[str, dict[str, tuple[type, object]]]] = {
     "expire_token": ("api", {}),
     "duplicates": ("api", {"fraction": (float, 0.3)}),
     "huge_blob": ("api", {"records": (int, 30_000)}),
+    # Not something Microsoft does: a hostile or misconfigured host in between (a proxy, a
+    # hijacked name) answering with a redirect elsewhere.
+    "redirect": ("blob", {"status": (int, 302), "location": (str, "https://127.0.0.1:9/")}),
 }
 KINDS = tuple(_KINDS)
 

@@ -52,7 +52,8 @@ class ApiRequest:
 RealAnswer = Callable[[], Reply]
 
 
-# The service's internal operation names, as AF429 messages show them (detail §5).
+# The service's internal operation names, as AF429 messages show them (observed behaviour, not
+# in the public reference).
 _METHOD_NAMES = {
     "subscriptions/start": "StartSubscription",
     "subscriptions/stop": "StopSubscription",
@@ -197,6 +198,12 @@ class FaultPlan:
         if rule.kind == "missing_blob":
             return api_error(
                 "AF20050", status=404, content_id=request.operation.removeprefix("audit/")
+            )
+        if rule.kind == "redirect":
+            return Reply(
+                options["status"],
+                body=b'[{"Id": "planted-by-the-other-host"}]',
+                headers={"Location": options["location"], "Content-Type": "application/json"},
             )
         if rule.kind == "expire_token":
             expire_token()

@@ -1,16 +1,19 @@
 """The Entra ID side: OpenID discovery, the v2 and v1 client-credentials token endpoints, and
 the check of bearer tokens on API calls.
 
-Errors use Entra's JSON shape and statuses (api-spec-detail §2.5): wrong secret 401
-invalid_client AADSTS7000215; unknown tenant 400 AADSTS90002; unknown app 400 AADSTS700016;
-scope not `/.default` 400 AADSTS1002012; another cloud's resource 400 AADSTS650052.
+Errors use Entra's JSON shape and statuses ("Microsoft Entra authentication and authorization
+error codes", https://learn.microsoft.com/entra/identity-platform/reference-error-codes): wrong
+secret 401 invalid_client AADSTS7000215; unknown tenant 400 AADSTS90002; unknown app 400
+AADSTS700016; scope not `/.default` 400 AADSTS1002012; another cloud's resource 400
+AADSTS650052.
 
 Certificate credentials (client assertions) are verified by `client_assertions.py`.
 
 Every tenant lives in one national cloud (commercial unless configured). The emulator serves all
 clouds on one host, so the tenant stands for the cloud: a token is issued only for the tenant's
-cloud resource, and the API accepts only tokens whose `aud` is that resource (§1: a token for one
-cloud's resource is not valid on another cloud's host).
+cloud resource, and the API accepts only tokens whose `aud` is that resource ("Get started with
+Office 365 Management APIs": a token for one cloud's resource is not valid on another cloud's
+host).
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from o365_emulator.clock import EmulatorClock
 from o365_emulator.errors import entra_error
 from o365_emulator.responses import Reply, json_reply
 
-# The Management API resource of each cloud (api-spec-detail §1), named like the client's
+# The Management API resource of each cloud ("Get started with Office 365 Management APIs" and
+# the Office 365 Management Activity API reference), named like the client's
 # `o365_pipeline.api.clouds.CLOUDS`. Written out here rather than imported: the emulator plays
 # the service, so a wrong host in the client's table cannot hide behind the same wrong host here.
 CLOUD_RESOURCES: dict[str, str] = {
@@ -184,11 +188,14 @@ class IdentityService:
         else None. `tenant` is the one in the request URL: it picks the cloud whose API host the
         request stands for, so a token of another cloud is refused like a forged one.
         """
-        if not authorization or not authorization.startswith("Bearer "):
+        # The scheme is case-insensitive (RFC 7235 section 2.1), and the live API takes
+        # `bearer …` as well as `Bearer …`.
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
             return None
         try:
             claims = jwt.decode(
-                authorization[7:],
+                token.strip(),
                 self._signing_key,
                 algorithms=["HS256"],
                 audience=self.resource_for(tenant),

@@ -3,8 +3,10 @@
 The window selects blobs by **contentCreated**, inclusive start and exclusive end; startTime and
 endTime come both or neither, at most 24 h apart, start no more than 7 days back and before end,
 else 400 AF20055 (the live code). Neither given means the last 24 h. Accepted forms: `YYYY-MM-DD`,
-`YYYY-MM-DDTHH:MM`, `…:SS`, optional fractional seconds, optional `Z`; no zone means UTC
-(api-spec-detail §4.4). Anything else is AF20002.
+`YYYY-MM-DDTHH:MM`, `…:SS`, optional fractional seconds, then `Z`, a UTC offset `±HH:MM` (what
+Python's `isoformat()` sends, converted to UTC as a .NET DateTime parse does) or nothing (UTC)
+(Office 365 Management Activity API reference, "List available content", names the first three
+forms; the rest is observed behaviour, not in the public reference). Anything else is AF20002.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from o365_emulator.responses import Reply
 
 MAX_WINDOW = timedelta(hours=24)
 MAX_LOOKBACK = timedelta(days=7)
-_API_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.(\d{1,7}))?)?)?Z?")
+_API_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.(\d{1,7}))?)?)?(Z|[+-]\d{2}:\d{2})?"
+)
 _PAGE_TOKEN = re.compile(r"(\d{10})R(\d{5})")
 
 
@@ -38,12 +42,16 @@ def parse_api_time(text: str) -> datetime | None:
     match = _API_TIME.fullmatch(value)
     if not match:
         return None
-    value = value.removesuffix("Z")
+    zone = match[2] or ""
+    value = value.removesuffix(zone)
     if match[1]:
         head, fraction = value.split(".")
         value = f"{head}.{fraction[:6]:0<6}"
     try:
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        moment = datetime.fromisoformat(value)
+        if zone and zone != "Z":
+            return datetime.fromisoformat(value + zone).astimezone(UTC)
+        return moment.replace(tzinfo=UTC)
     except ValueError:
         return None
 

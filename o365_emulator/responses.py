@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-# What the live service sends on every answer (api-spec-detail §4.0, §9.7); `Date` and `Server`
-# are added by the server. No rate-limit headers on success.
+# What the live service sends on every answer (Content-Type as in the Office 365 Management
+# Activity API reference; the others are observed behaviour, not in the public reference);
+# `Date` and `Server` are added by the server. No rate-limit headers on success.
 API_HEADERS = {
     "Content-Type": "application/json; charset=utf-8",
     "Cache-Control": "no-cache",

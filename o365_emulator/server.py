@@ -64,8 +64,9 @@ class EmulatorConfig:
     blob_cache_mb: int = 64
     # A cloud round trip for every Activity API request (benchmarks use 100 ms).
     latency_ms: int = 0
-    # Throttling budgets per tenant and minute (detail §5: about 2,000 per PublisherIdentifier;
-    # calls without one share a smaller tenant-wide budget). 0 = unlimited.
+    # Throttling budgets per tenant and minute (Office 365 Management Activity API reference,
+    # "API throttling": about 2,000 per PublisherIdentifier; calls without one share a smaller
+    # tenant-wide budget). 0 = unlimited.
     requests_per_minute: int = 2000
     requests_per_minute_without_publisher: int = 200
     # The budget's window (a minute on the service; tests shorten it, scaling the budgets).

@@ -30,7 +30,9 @@ class Subscription:
     webhook: dict | None = None
 
     def as_listed(self) -> dict:
-        """The list item; all three keys always present (detail §4.3)."""
+        """The list item; all three keys always present (Office 365 Management Activity API
+        reference, "List current subscriptions").
+        """
         return {"contentType": self.content_type, "status": self.status, "webhook": self.webhook}
 
 

@@ -1,4 +1,5 @@
-"""`subscriptions/start`, `stop`, `list` and `notifications` (api-spec-detail §4.1–4.3).
+"""`subscriptions/start`, `stop`, `list` and `notifications` (Office 365 Management Activity API
+reference: "Start a subscription", "Stop a subscription", "List current subscriptions").
 
 Start answers 200 the first time and, like the live service, 400 AF20024 when repeated with
 nothing to change; a changed webhook is a property change and answers 200. Stop answers 200 with

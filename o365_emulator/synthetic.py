@@ -2,7 +2,8 @@
 blobs, and each record is a pure function of (blob, position), so nothing is stored.
 
 The hour is the availability window: its blobs have contentCreated inside it, and their records'
-CreationTime precedes contentCreated by 5–120 minutes, as on the live service (detail §5).
+CreationTime precedes contentCreated by 5–120 minutes, as on the live service (observed
+behaviour, not in the public reference).
 A share of each blob are exact copies of records from earlier blobs, this hour's or the previous
 hour's (same Id, same content, other key order), and now and then a record repeats within a
 blob, because Microsoft re-delivers by design. Records are built only when a blob is fetched;

@@ -167,7 +167,8 @@ def test_msal_with_a_thumbprint_sends_rs256_x5t_and_the_token_says_certificate(
     )
     result = app.acquire_token_for_client(scopes=[SCOPE])
     assert "access_token" in result, result.get("error_description")
-    # appidacr "2": the app proved itself with a certificate (detail §2.4).
+    # appidacr "2": the app proved itself with a certificate ("Access token claims reference",
+    # https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference).
     assert _claims(result["access_token"])["appidacr"] == "2"
     assert (
         Api(cert_emulator, token=result["access_token"])

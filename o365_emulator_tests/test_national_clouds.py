@@ -1,6 +1,7 @@
 """Tenants of every national cloud: the emulator issues and accepts tokens only for the tenant's
-cloud resource (api-spec-detail §1), and the client asks for its configured cloud's scope even
-when both hosts point at the emulator. All over real loopback HTTPS, msal included, no mocks.
+cloud resource ("Get started with Office 365 Management APIs"), and the client asks for its
+configured cloud's scope even when both hosts point at the emulator. All over real loopback
+HTTPS, msal included, no mocks.
 """
 
 from datetime import timedelta
@@ -27,8 +28,9 @@ from o365_pipeline_tests.fixtures import TENANT_ID
 OTHER_TENANT_ID = DEMO_TENANTS[1].tenant_id
 EXCHANGE = "Audit.Exchange"
 
-# api-spec-detail §1, written out so a typo in either table fails here: (API host, login host,
-# token resource).
+# The hosts of "Get started with Office 365 Management APIs", "Microsoft 365 national cloud
+# endpoints" and the Office 365 Management Activity API reference, written out so a typo in
+# either table fails here: (API host, login host, token resource).
 REFERENCE_HOSTS = {
     "commercial": (
         "manage.office.com",

@@ -1,10 +1,10 @@
-"""Builders of realistic audit records, one module per workload, shaped after Microsoft's schema
-reference and the examples in api-spec-detail §7.4/§7.6 (values invented).
+"""Builders of realistic audit records, one module per workload, shaped after Microsoft's
+"Office 365 Management Activity API schema" (values invented).
 
 Each builder takes a seeded `random.Random`, the tenant's `Population` and the event time, and
 returns the workload fields plus RecordType, Operation, Workload, UserType, UserKey;
 `synthetic.py` adds the common fields. Which builders feed which content type, and how often,
-is data (`BUILDERS_BY_CONTENT_TYPE`), not code, as detail §7.5 advises.
+is data (`BUILDERS_BY_CONTENT_TYPE`), not code.
 """
 
 from __future__ import annotations

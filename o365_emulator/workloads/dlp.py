@@ -102,7 +102,8 @@ def dlp_exchange(rng: random.Random, people: Population, at: datetime) -> dict:
 
 def without_detections(record: dict) -> dict:
     """The record as an app without ActivityFeed.ReadDlp sees it: the policy match stays, the
-    matched values go (`SensitiveInformationDetections` needs ReadDlp, detail §2.1 and §7.4).
+    matched values go (`SensitiveInformationDetections` needs ReadDlp: "Get started with Office
+    365 Management APIs" and the DLP schema in "Office 365 Management Activity API schema").
     """
     if "PolicyDetails" not in record:
         return record

@@ -104,7 +104,8 @@ class Population:
 
     def client_ip(self, rng: random.Random, person: Person | None = None) -> str:
         """An address as the service writes it: mostly the user's own IPv4, sometimes IPv6,
-        with a port, or bracketed IPv6 with a port (detail §7, `ClientIP` forms).
+        with a port, or bracketed IPv6 with a port (`ClientIP` in the Office 365 Management
+        Activity API schema; the port forms are observed behaviour, not in the public reference).
         """
         ip = person.home_ip if person and rng.random() < 0.8 else rng.choice(HOME_IPV4)
         roll = rng.random()

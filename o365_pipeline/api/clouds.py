@@ -62,7 +62,8 @@ CLOUDS: dict[str, Cloud] = {
             "login.microsoftonline.us",
             "https://manage.protection.apps.mil",
         ),
-        # 21Vianet: not in Microsoft's reference; best public evidence (api-spec-detail §1).
+        # 21Vianet: not in Microsoft's reference; best public evidence: "Microsoft 365 national
+        # cloud endpoints".
         Cloud(
             "china",
             "manage.office365.cn",

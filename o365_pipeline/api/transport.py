@@ -38,6 +38,8 @@ from o365_pipeline.api.errors import (
 )
 from o365_pipeline.api.rate_limit import SharedRateLimiter
 from o365_pipeline.api.settings import ClientSettings
+from o365_pipeline.api.trust import origin_of, refusal
+from o365_pipeline.config import ConfigurationError
 
 RETRIABLE_CODES = {"AF429", "AF50000", "AF50005", "AF50006"}
 BODY_CHUNK_BYTES = 1 << 20
@@ -76,8 +78,13 @@ class ApiTransport:
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=settings.max_concurrent_fetches + 2)
         session.mount("https://", adapter)
         session.headers["User-Agent"] = USER_AGENT
-        allowed = urlsplit(settings.api_base)
-        self._allowed_origin = (allowed.scheme, allowed.hostname, allowed.port)
+        trusted = origin_of(settings.api_base)
+        if trusted is None:
+            raise ConfigurationError(
+                f"O365_API_BASE_URL: {settings.api_base!r} is not a plain https URL "
+                "(no userinfo, backslash or spaces): set it to e.g. https://manage.office.com"
+            )
+        self._trusted = trusted
         self._limiter = (
             SharedRateLimiter(
                 settings.rate_limit_folder,
@@ -116,7 +123,7 @@ class ApiTransport:
             attempt += 1
             try:
                 response = self._send(method, url, params, json_body, stream=body_to is not None)
-                if response.ok and body_to is not None:
+                if 200 <= response.status_code < 300 and body_to is not None:
                     _save_body(response, body_to)
             except (ChunkedEncodingError, ContentDecodingError) as error:
                 failure = TransientApiError(
@@ -133,6 +140,16 @@ class ApiTransport:
                     allowed = min(allowed, policy.unreachable_attempts)
                 wait = _backoff(attempt, policy.initial_backoff_seconds, policy.max_backoff_seconds)
             else:
+                if response.is_redirect or 300 <= response.status_code < 400:
+                    response.close()
+                    raise UntrustedUriError(
+                        code=None,
+                        http_status=response.status_code,
+                        api_message=f"redirect to {response.headers.get('Location', '')[:120]!r}",
+                        explanation="The API answered with a redirect; the Activity API never "
+                        "redirects, and content is landed only from the API host itself.",
+                        fix="Check O365_API_BASE_URL (or O365_CLOUD) and any proxy in between.",
+                    )
                 if response.ok:
                     return response
                 if response.status_code == 401 and not renewed:
@@ -178,17 +195,19 @@ class ApiTransport:
         return UnreachableHostError.for_host(origin, setting=setting, failure=type(error).__name__)
 
     def check_trusted(self, url: str) -> None:
-        """Refuse any URL outside the configured API origin (the token must not leave it)."""
-        parts = urlsplit(url)
-        if (parts.scheme, parts.hostname, parts.port) != self._allowed_origin:
+        """Refuse any URL outside the configured API origin (the token must not leave it),
+        as the parser that connects reads it (`api.trust`).
+        """
+        reason = refusal(url, self._trusted)
+        if reason is not None:
             raise UntrustedUriError(
                 code=None,
                 http_status=None,
-                api_message=f"refused to follow {parts.scheme}://{parts.netloc}{parts.path}",
+                api_message=f"refused {url[:120]!r}: {reason}",
                 explanation="The API returned a URI outside the configured API host; following "
                 "it would send the bearer token elsewhere.",
-                fix=f"Only {self._settings.api_base} is trusted. If the API host changed, set "
-                "the cloud (O365_CLOUD) or api_base_url accordingly.",
+                fix=f"Only {self._trusted} is trusted. If the API host changed, set "
+                "the cloud (O365_CLOUD) or O365_API_BASE_URL accordingly.",
             )
 
     def _send(
@@ -213,6 +232,7 @@ class ApiTransport:
             stream=stream,
             auth=self._auth,
             timeout=self._settings.timeout_seconds,
+            allow_redirects=False,
             verify=self._settings.verify,
         )
 

@@ -46,6 +46,9 @@ def build_tenant_registry_sensor(directory: TenantDirectory) -> dg.SensorDefinit
     return tenant_registry_sync
 
 
+LATE_BLOBS_TAG = "o365/late_blobs"
+
+
 def build_late_blob_sensor(
     job: dg.UnresolvedAssetJobDefinition,
     directory: TenantDirectory,
@@ -90,7 +93,22 @@ def build_late_blob_sensor(
             for start, content_ids in sorted(grown.items()):
                 key = partition_key_for(tenant.name, start)
                 digest = hashlib.sha256("|".join(sorted(content_ids)).encode()).hexdigest()[:16]
-                context.log.info(f"{key}: {len(content_ids)} late blob(s)")
-                yield dg.RunRequest(run_key=f"{key}:{digest}", partition_key=key)
+                late = f"{key}:{digest}"
+                # Dagster skips a run key it has seen, so a re-run that failed would never be
+                # requested again: count the earlier attempts for these blobs into the key, and
+                # wait while one is still queued or running.
+                earlier = context.instance.get_runs(
+                    filters=dg.RunsFilter(tags={LATE_BLOBS_TAG: late})
+                )
+                if any(not run.is_finished for run in earlier):
+                    continue
+                context.log.info(
+                    f"{key}: {len(content_ids)} late blob(s), attempt {len(earlier) + 1}"
+                )
+                yield dg.RunRequest(
+                    run_key=f"{late}:{len(earlier)}",
+                    partition_key=key,
+                    tags={LATE_BLOBS_TAG: late},
+                )
 
     return late_blob_relist

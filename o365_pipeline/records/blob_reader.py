@@ -27,6 +27,7 @@ from o365_pipeline.errors import PipelineError
 from o365_pipeline.records.blob_splitter import (
     SPLIT_ABOVE_BYTES,
     BlobShapeError,
+    check_array_envelope,
     split_array_file,
 )
 from o365_pipeline.records.record_types import RECORD_TYPE_NAMES
@@ -127,6 +128,7 @@ def _sources(path: Path) -> Iterator[Iterator[tuple[Path, str]]]:
     """The files to read, each with its query: the blob itself, or for a large blob its NDJSON
     pieces (a few MB each, beside the blob, removed afterwards).
     """
+    check_array_envelope(path)
     if path.stat().st_size <= SPLIT_ABOVE_BYTES:
         yield iter([(path, _ARRAY_QUERY)])
         return

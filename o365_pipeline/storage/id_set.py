@@ -7,13 +7,19 @@ sorted runs that are merged like a log-structured tree (a run is merged into the
 once it is at least half its size, up to `MAX_RUN_KEYS`), so lookups are binary searches over a
 few runs and memory is 16 bytes per Id plus a bounded transient copy during a merge. Given a
 folder, keys beyond a million move to disk in full runs, read back sequentially for lookups, so
-memory stops growing with the size of an hour. An Id that is not a GUID (never seen from the
-service, but a replayed export may hold one) is keyed by its 128-bit BLAKE2b digest.
+memory stops growing with the size of an hour.
+
+What counts as "the same Id": the same text. Only canonical GUID text (36 ASCII characters,
+lower-case hex, hyphens at positions 8, 13, 18 and 23, the form the service sends) is compacted
+to its 128-bit value, because for that form the value and the text determine each other. Any
+other Id (upper-case hex, hyphens elsewhere, non-ASCII, other lengths: never seen from the
+service, but a replayed export or a hostile blob may hold one) is kept by its exact text, so
+two Ids that differ anywhere, hyphen positions included, are never conflated. Those are rare by
+construction and held in a plain set.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,44 +29,43 @@ import pyarrow.compute as pc
 
 _GUID_LENGTH = 36
 _HEX_POSITIONS = np.array([i for i in range(_GUID_LENGTH) if i not in (8, 13, 18, 23)])
+_HYPHEN_POSITIONS = np.array([8, 13, 18, 23])
 _NIBBLE = np.full(256, 255, dtype=np.uint8)
 for _value, _char in enumerate("0123456789abcdef"):
-    _NIBBLE[ord(_char)] = _value
-    _NIBBLE[ord(_char.upper())] = _value
+    _NIBBLE[ord(_char)] = _value  # lower-case only: upper-case text is not the canonical form
 _SHIFTS = np.arange(60, -1, -4, dtype=np.uint64)
 # Runs stop merging at this size, so a merge never copies more than ~40 MB at once: memory
 # stays 16 bytes per Id plus that bounded transient, and a 5M-record hour costs ~5 runs a lookup.
 MAX_RUN_KEYS = 1 << 20
 
 
-def id_keys(ids: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """The 128-bit keys of a string column as (high, low) uint64 arrays."""
+def id_keys(ids: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The 128-bit keys of a string column as (high, low, canonical): `canonical` marks the
+    Ids in canonical GUID text; the keys of the others are zero and mean nothing.
+    """
     if isinstance(ids, pa.ChunkedArray):
         ids = ids.combine_chunks() if ids.num_chunks != 1 else ids.chunk(0)
     ids = ids.cast(pa.large_string()) if pa.types.is_string(ids.type) else ids
     count = len(ids)
     high = np.zeros(count, dtype=np.uint64)
     low = np.zeros(count, dtype=np.uint64)
+    canonical = np.zeros(count, dtype=bool)
     if count == 0:
-        return high, low
+        return high, low, canonical
     if ids.null_count:
         raise ValueError("record Ids must not be null")
-    guid_shaped = pc.equal(pc.utf8_length(ids), _GUID_LENGTH).to_numpy(zero_copy_only=False)
-    fallback = ~guid_shaped
-    if guid_shaped.any():
-        chosen = np.flatnonzero(guid_shaped)
-        text = _fixed_width(ids.filter(pa.array(guid_shaped)), _GUID_LENGTH)
+    # Byte length, not character length: a non-ASCII Id of 36 characters is longer in bytes.
+    shaped = pc.equal(pc.binary_length(ids), _GUID_LENGTH).to_numpy(zero_copy_only=False)
+    if shaped.any():
+        chosen = np.flatnonzero(shaped)
+        text = _fixed_width(ids.filter(pa.array(shaped)), _GUID_LENGTH)
         nibbles = _NIBBLE[text[:, _HEX_POSITIONS]]
-        valid = (nibbles != 255).all(axis=1)
+        valid = (nibbles != 255).all(axis=1) & (text[:, _HYPHEN_POSITIONS] == ord("-")).all(axis=1)
         words = nibbles.astype(np.uint64) << np.concatenate([_SHIFTS, _SHIFTS])
-        high[chosen] = np.bitwise_or.reduce(words[:, :16], axis=1)
-        low[chosen] = np.bitwise_or.reduce(words[:, 16:], axis=1)
-        fallback[chosen[~valid]] = True
-    for index in np.flatnonzero(fallback):
-        digest = hashlib.blake2b(ids[int(index)].as_py().encode(), digest_size=16).digest()
-        high[index] = int.from_bytes(digest[:8], "big")
-        low[index] = int.from_bytes(digest[8:], "big")
-    return high, low
+        high[chosen] = np.where(valid, np.bitwise_or.reduce(words[:, :16], axis=1), 0)
+        low[chosen] = np.where(valid, np.bitwise_or.reduce(words[:, 16:], axis=1), 0)
+        canonical[chosen] = valid
+    return high, low, canonical
 
 
 def _fixed_width(strings: pa.Array, width: int) -> np.ndarray:
@@ -97,6 +102,7 @@ class IdSet:
         self._spill_folder = Path(spill_folder) if spill_folder else None
         self._memory_keys = memory_keys
         self._size = 0
+        self._texts: set[str] = set()  # Ids not in canonical GUID text, by exact text
 
     def __len__(self) -> int:
         return self._size
@@ -115,7 +121,25 @@ class IdSet:
         """A boolean mask over `ids`: True where the Id is neither stored nor repeated earlier in
         the batch. The admitted Ids are stored.
         """
-        high, low = id_keys(ids)
+        if isinstance(ids, pa.ChunkedArray):
+            ids = ids.combine_chunks() if ids.num_chunks != 1 else ids.chunk(0)
+        high, low, canonical = id_keys(ids)
+        mask = np.zeros(len(ids), dtype=bool)
+        for index in np.flatnonzero(~canonical):
+            text = ids[int(index)].as_py()
+            if text not in self._texts:
+                self._texts.add(text)
+                self._size += 1
+                mask[index] = True
+        if canonical.all():
+            mask = self._admit_keys(high, low)
+        elif canonical.any():
+            chosen = np.flatnonzero(canonical)
+            mask[chosen] = self._admit_keys(high[chosen], low[chosen])
+        return mask
+
+    def _admit_keys(self, high: np.ndarray, low: np.ndarray) -> np.ndarray:
+        """`admit` for canonical GUID keys."""
         order = np.argsort(high, kind="stable")  # sorted needles make the searches cache-friendly
         high, low = high[order], low[order]
         fresh = _first_of_each_key(high, low)

@@ -91,9 +91,7 @@ def _closed_port() -> int:
     ("field", "setting"),
     [("api_base_url", "O365_API_BASE_URL"), ("login_base_url", "O365_LOGIN_BASE_URL")],
 )
-def test_a_host_that_refuses_connections_is_named_after_a_few_attempts(
-    make_client, field, setting
-):
+def test_a_host_that_refuses_connections_is_named_after_a_few_attempts(make_client, field, setting):
     dead = f"https://127.0.0.1:{_closed_port()}"
     sleeps = []
     client = make_client(sleeps=sleeps, **{field: dead})

@@ -2,6 +2,7 @@
 
 import socket
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from o365_emulator import (
     EmulatorConfig,
     start_emulator,
 )
+from o365_emulator.fault_rules import make_rule
 from o365_pipeline.api.content import ContentBlob
 from o365_pipeline.api.errors import (
     AuthenticationError,
@@ -147,9 +149,9 @@ def test_a_wrong_secret_names_the_aadsts_code_and_never_the_secret(make_client):
     assert secret not in str(raised.value) and DEFAULT_CLIENT_SECRET not in str(raised.value)
 
 
-def test_a_content_uri_on_another_host_is_refused_and_the_other_host_receives_nothing(
-    make_client, last_hour
-):
+@contextmanager
+def watched_port():
+    """A listening port that records any connection made to it (there must be none)."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -164,18 +166,26 @@ def test_a_content_uri_on_another_host_is_refused_and_the_other_host_receives_no
 
     watcher = threading.Thread(target=accept)
     watcher.start()
-    port = listener.getsockname()[1]
-    blob = ContentBlob(
-        EXCHANGE,
-        "x",
-        f"https://127.0.0.1:{port}/api/v1.0/{TENANT_ID}/activity/feed/audit/x",
-        last_hour,
-        last_hour + timedelta(days=7),
-    )
-    with pytest.raises(UntrustedUriError, match="bearer token"):
-        make_client().fetch_blob(blob)
-    watcher.join()
-    listener.close()
+    try:
+        yield listener.getsockname()[1], accepted
+    finally:
+        watcher.join()
+        listener.close()
+
+
+def test_a_content_uri_on_another_host_is_refused_and_the_other_host_receives_nothing(
+    make_client, last_hour
+):
+    with watched_port() as (port, accepted):
+        blob = ContentBlob(
+            EXCHANGE,
+            "x",
+            f"https://127.0.0.1:{port}/api/v1.0/{TENANT_ID}/activity/feed/audit/x",
+            last_hour,
+            last_hour + timedelta(days=7),
+        )
+        with pytest.raises(UntrustedUriError, match="bearer token"):
+            make_client().fetch_blob(blob)
     assert accepted == []
 
 
@@ -234,10 +244,27 @@ def test_a_throttle_storm_longer_than_the_attempt_limit_is_waited_out_as_asked(
 
 
 def test_server_errors_still_stop_at_the_attempt_limit(emulator, make_client):
-    from o365_emulator.fault_rules import make_rule
 
     client = make_client(sleeps=[], retry=RetryPolicy(max_attempts=3, initial_backoff_seconds=0))
     emulator.add_faults(make_rule("server_error", count=5, status=503))
     with pytest.raises(ManagementApiError):
         client.list_subscriptions()
     assert client.stats.retries == 2
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_refused_and_its_target_receives_nothing(
+    make_client, emulator, last_hour, status
+):
+    client = make_client()
+    client.start_subscription(EXCHANGE)
+    blob = next(iter(client.list_content(EXCHANGE, last_hour, last_hour + timedelta(hours=1))))
+    with watched_port() as (port, accepted):
+        target = f"https://127.0.0.1:{port}/elsewhere"
+        emulator.add_faults(make_rule("redirect", status=status, location=target, count="all"))
+        try:
+            with pytest.raises(UntrustedUriError, match="redirect"):
+                client.fetch_blob(blob)
+        finally:
+            emulator.clear_faults()
+    assert accepted == []

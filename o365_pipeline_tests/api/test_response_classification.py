@@ -1,5 +1,5 @@
 """Classification of API answers, from hand-built responses in the shapes the reference
-documents (api-spec-detail §4–§6)."""
+documents (Office 365 Management Activity API reference: its operations and "Errors")."""
 
 import json
 
@@ -45,7 +45,8 @@ def test_af_codes_map_to_typed_errors_carrying_code_and_fix(status, code, expect
 
 
 def test_the_garbled_tenant_does_not_exist_body_means_auditing_is_off():
-    # Shape from api-spec-detail §4.1 (unified audit logging off): code split at a colon.
+    # Shape when unified audit logging is off (observed behaviour, not in the public reference):
+    # code split at a colon.
     body = {
         "error": {
             "code": "StartSubscription [CorrId=1][TenantId=x,ContentType=Audit.SharePoint][AppId",

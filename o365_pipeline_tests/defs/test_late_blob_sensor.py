@@ -54,9 +54,12 @@ def test_only_windows_that_gained_late_blobs_are_requested_again(tmp_path):
                 partition_key=partition_key_for(TENANT.name, window),
             )
 
-        def evaluate():
+        def requests():
             context = dg.build_sensor_context(instance=instance, resources=resources)
-            return [request.partition_key for request in sensor(context) or []]
+            return list(sensor(context) or [])
+
+        def evaluate():
+            return [request.partition_key for request in requests()]
 
         with dg.DagsterInstance.ephemeral() as instance:
             dg.materialize(assets[:1], resources=resources, instance=instance)
@@ -65,5 +68,23 @@ def test_only_windows_that_gained_late_blobs_are_requested_again(tmp_path):
             materialize(late)  # its first listing misses each content type's newest blob
             requested = evaluate()
             assert requested == [partition_key_for(TENANT.name, late)]
+            first = requests()[0]
+            # The re-run fails (every blob body is invalid): a later tick asks again, with a new
+            # run key, since Dagster would skip the one it has already seen.
+            api.clear_faults()
+            api.add_faults(make_rule("invalid_json", count="all"))
+            failed = dg.materialize(
+                assets[1:],
+                resources=resources,
+                instance=instance,
+                partition_key=first.partition_key,
+                tags=first.tags,
+                raise_on_error=False,
+            )
+            assert not failed.success
+            second = requests()
+            assert [request.partition_key for request in second] == [first.partition_key]
+            assert second[0].run_key != first.run_key
+            api.clear_faults()
             materialize(late)  # the re-run lands them
             assert evaluate() == []

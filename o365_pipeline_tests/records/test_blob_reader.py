@@ -90,6 +90,34 @@ def test_a_body_that_is_not_a_json_array_is_malformed(tmp_path, body):
         _read(blob)
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"  \r\n\t ",
+        b"[",
+        b'[{"Id": "a"},',
+        b'[{"Id": "a"}, ',
+        b'[{"Id": "a"}',
+        b'[{"Id": "a"},]',
+        b'[{"Id": "a"}, {"Id": "b", "x": [1, 2]',
+    ],
+)
+def test_a_cut_body_is_malformed_whatever_its_framing_said(tmp_path, body):
+    """The bytes on disk are exactly what arrived, so a Content-Length that matched them says
+    nothing: only a complete array is a complete blob."""
+    blob = tmp_path / "blob.json"
+    blob.write_bytes(body)
+    with pytest.raises(MalformedBlobError, match="blob-1"):
+        _read(blob)
+
+
+def test_whitespace_and_a_byte_order_mark_around_the_array_are_allowed(tmp_path):
+    blob = tmp_path / "blob.json"
+    blob.write_bytes(b'\xef\xbb\xbf \n[ {"Id": "a"} ,\n {"Id": "b"} ]\r\n')
+    assert _read(blob).column("Id").to_pylist() == ["a", "b"]
+
+
 def test_an_empty_blob_is_an_empty_table(tmp_path):
     blob = tmp_path / "blob.json"
     blob.write_text("[]")

@@ -22,7 +22,7 @@ def _reference(batches):
 
 def test_guid_keys_are_the_guids_128_bit_value():
     value = uuid.UUID("8ff5b25d-559f-4dfe-8fda-c192ce48d8e3")
-    high, low = id_keys(pa.array([str(value)]))
+    high, low, _ = id_keys(pa.array([str(value)]))
     assert (int(high[0]) << 64) | int(low[0]) == value.int
 
 
@@ -43,7 +43,7 @@ def test_sliced_and_chunked_columns_are_read_at_their_offsets():
     ids = IdSet()
     assert ids.admit(column).all()
     assert not ids.admit(pa.array(values).slice(3, 5)).any()
-    high, _ = id_keys(pa.array(values).slice(2, 3))
+    high, _, _ = id_keys(pa.array(values).slice(2, 3))
     assert int(high[0]) == uuid.UUID(values[2]).int >> 64
 
 
@@ -91,3 +91,26 @@ def test_keys_beyond_the_memory_budget_go_to_disk_and_answers_stay_exact(tmp_pat
     assert ids.spilled_keys > 0 and sum(len(h) for h, _ in ids._runs) <= 1_000
     assert ids.nbytes <= 16 * 1_000
     assert list(tmp_path.glob("ids-*.high"))
+
+
+def test_ids_differing_only_in_hyphen_positions_or_case_are_different_ids():
+    canonical = "8ff5b25d-559f-4dfe-8fda-c192ce48d8e3"
+    moved = "8ff5b25d5-59f-4dfe-8fda-c192ce48d8e3"  # same hex digits, one hyphen moved
+    upper = canonical.upper()
+    assert len(moved) == len(canonical) == 36
+    ids = IdSet()
+    assert ids.admit(pa.array([canonical, moved, upper, moved])).tolist() == [
+        True,
+        True,
+        True,
+        False,
+    ]
+    assert len(ids) == 3
+    _, _, flags = id_keys(pa.array([canonical, moved, upper]))
+    assert flags.tolist() == [True, False, False]
+
+
+def test_non_ascii_ids_of_guid_length_are_kept_by_their_text():
+    values = ["é" * 36, "8ff5b25d-559f-4dfe-8fda-c192ce48d8é3", "é" * 36]
+    ids = IdSet()
+    assert ids.admit(pa.array(values)).tolist() == [True, True, False]
