@@ -12,38 +12,47 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from o365_emulator import subscriptions
 from o365_emulator.blob_cache import BlobBodyCache
 from o365_emulator.clock import EmulatorClock
 from o365_emulator.content_ids import parse_content_id
+from o365_emulator.dlp_sensitive_types import sensitive_types
 from o365_emulator.errors import access_denied, api_error, auditing_off
 from o365_emulator.identity import IdentityService, TokenClaims
-from o365_emulator.listing import (
-    ListingWindow,
-    decode_page_token,
-    encode_page_token,
-    format_api_time,
-    listing_window,
-)
+from o365_emulator.listing import decode_page_token, listed_item, listing_window, next_page_uri
 from o365_emulator.responses import API_HEADERS, Reply, json_reply
-from o365_emulator.state import ENABLED, SubscriptionState
+from o365_emulator.state import ENABLED, Subscription, SubscriptionState
 from o365_emulator.synthetic import BlobSpec, SyntheticTenants, hour_of
+from o365_emulator.webhooks import WebhookValidator
 from o365_emulator.workloads.dlp import without_detections
 from o365_pipeline.content_types import UnknownContentTypeError, content_type_named
 
 FEED_PATH = re.compile(r"^/api/v1\.0/(?P<tenant>[^/]+)/activity/feed/(?P<operation>.+)$")
-DLP_SENSITIVE_TYPES = [
-    {"id": "50842eb7-edc8-4019-85dd-5a5c1f2bb085", "name": "Credit Card Number"},
-    {"id": "0e9b3178-9678-47dd-a509-37222ca96b42", "name": "EU Debit Card Number"},
-    {"id": "a44669fe-0d48-453d-a9b1-2cc83f2cba77", "name": "U.S. Social Security Number (SSN)"},
-    {
-        "id": "178ec42a-18b4-47cc-85c7-d62c92fd67f8",
-        "name": "International Banking Account Number (IBAN)",
-    },
-]
+OPERATION_METHODS = {
+    "subscriptions/start": "POST",
+    "subscriptions/stop": "POST",
+    "subscriptions/list": "GET",
+    "subscriptions/content": "GET",
+    "subscriptions/notifications": "GET",
+    "resources/dlpSensitiveTypes": "GET",
+}
+
+
+@dataclass(frozen=True)
+class _FeedRequest:
+    """One Activity API request, its tenant lower-cased and its query names too."""
+
+    method: str
+    tenant: str
+    operation: str
+    query: dict[str, str]
+    body: bytes
+    headers: Mapping[str, str]
 
 
 class ActivityApi:
@@ -60,6 +69,7 @@ class ActivityApi:
         clock: EmulatorClock,
         page_size: int,
         content_retention: timedelta,
+        webhooks: WebhookValidator,
         blob_cache_bytes: int = 64 << 20,
         auditing_off: frozenset[str] = frozenset(),
         client_id: str = "",
@@ -75,20 +85,31 @@ class ActivityApi:
         self._clock = clock
         self._page_size = page_size
         self._content_retention = content_retention
+        self._webhooks = webhooks
 
     def handle(
-        self, method: str, path: str, query: dict[str, str], body: bytes, authorization: str | None
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        origin: str | None = None,
     ) -> Reply:
-        """Answer one request whose path matched `FEED_PATH`."""
+        """Answer one request whose path matched `FEED_PATH`; `origin` is where the client
+        addressed it (`origin.py`), the root of every URL handed back.
+        """
         match = FEED_PATH.match(path)
         tenant, operation = match["tenant"], match["operation"]
-        claims = self._identity.check(authorization, tenant=tenant)
+        claims = self._identity.check(headers.get("Authorization"), tenant=tenant)
         if claims is None:
             return access_denied()
         refusal = self._refusal(tenant, claims)
         if refusal:
             return refusal
-        return self._route(method, tenant.lower(), operation, query, body, claims)
+        request = _FeedRequest(method, tenant.lower(), operation, query, body, headers)
+        return self._route(request, claims, origin or self.base_url)
 
     def _refusal(self, tenant: str, claims: TokenClaims) -> Reply | None:
         if not _is_guid(tenant):
@@ -101,83 +122,83 @@ class ActivityApi:
             return api_error("AF10001", roles=" ".join(claims.roles))
         return None
 
-    def _route(
-        self,
-        method: str,
-        tenant: str,
-        operation: str,
-        query: dict[str, str],
-        body: bytes,
-        claims: TokenClaims,
-    ) -> Reply:
+    def _route(self, request: _FeedRequest, claims: TokenClaims, origin: str) -> Reply:
+        tenant, operation, query = request.tenant, request.operation, request.query
         if operation.startswith("audit/"):
-            if method != "GET":
-                return _method_not_allowed(method)
+            if request.method != "GET":
+                return _method_not_allowed(request.method)
             return self._blob(tenant, unquote(operation.removeprefix("audit/")), claims)
-        allowed = {
-            "subscriptions/start": "POST",
-            "subscriptions/stop": "POST",
-            "subscriptions/list": "GET",
-            "subscriptions/content": "GET",
-            "subscriptions/notifications": "GET",
-            "resources/dlpSensitiveTypes": "GET",
-        }
-        if operation not in allowed:
+        if operation not in OPERATION_METHODS:
             return json_reply(
                 404, {"Message": f"No HTTP resource was found that matches {operation}."}
             )
-        if method != allowed[operation]:
-            return _method_not_allowed(method)
+        if request.method != OPERATION_METHODS[operation]:
+            return _method_not_allowed(request.method)
         if operation == "subscriptions/list":
             return subscriptions.listed(self._state, tenant)
         if operation == "resources/dlpSensitiveTypes":
-            return json_reply(200, DLP_SENSITIVE_TYPES)
+            return sensitive_types(request.headers.get("Accept-Language"))
         content_type = _content_type(query)
         if isinstance(content_type, Reply):
             return content_type
         if operation == "subscriptions/start":
             if tenant in self._auditing_off:
                 return auditing_off(tenant, content_type, self._client_id)
-            return subscriptions.start(self._state, tenant, content_type, body)
+            return subscriptions.start(
+                self._state,
+                tenant,
+                content_type,
+                request.body,
+                now=self._clock.now(),
+                validator=self._webhooks,
+            )
         if operation == "subscriptions/stop":
             return subscriptions.stop(self._state, tenant, content_type)
         if operation == "subscriptions/notifications":
-            return subscriptions.notifications(self._state, tenant, content_type)
-        return self._listing(tenant, content_type, query)
+            return subscriptions.notifications(
+                self._state, tenant, content_type, query, self._clock.now()
+            )
+        return self._listing(tenant, content_type, query, origin)
 
-    def _listing(self, tenant: str, content_type: str, query: dict[str, str]) -> Reply:
+    def _listing(self, tenant: str, content_type: str, query: dict[str, str], origin: str) -> Reply:
         """`subscriptions/content`: one page of the blobs available in the window, with
-        `NextPageUri` (exact header name) when more remain.
+        `NextPageUri` (exact header name) when more remain; both URLs rooted at `origin`.
         """
-        if not self._enabled(tenant, content_type):
+        subscription = self._enabled(tenant, content_type)
+        if subscription is None:
             return api_error("AF20022")
         window = listing_window(query, self._clock.now())
         if isinstance(window, Reply):
             return window
-        blobs = self._listable(tenant, content_type, window.start, window.end)
+        blobs = self._listable(
+            tenant, content_type, window.start, window.end, _visible_from(subscription)
+        )
         offset = 0
         if "nextpage" in query:
             offset = decode_page_token(query["nextpage"])
             if offset is None or offset > len(blobs):
                 return api_error("AF20031", next_page=query["nextpage"])
-        page = blobs[offset : offset + self._page_size]
+        page, root = blobs[offset : offset + self._page_size], f"{origin}/api/v1.0/{tenant}"
         headers = {}
         if offset + self._page_size < len(blobs):
-            headers["NextPageUri"] = self._next_page_uri(
-                tenant, content_type, window, query, offset + self._page_size
+            headers["NextPageUri"] = next_page_uri(
+                root, content_type, window, query.get("publisheridentifier"), offset + len(page)
             )
-        return json_reply(200, [self._listed_item(tenant, spec) for spec in page], headers)
+        items = [listed_item(spec, root, self._content_retention) for spec in page]
+        return json_reply(200, items, headers)
 
     def _blob(self, tenant: str, content_id: str, claims: TokenClaims) -> Reply:
-        """A content blob: a JSON array of records; AF20052 malformed id, AF20050 unknown,
-        AF20051 past contentExpiration, AF20022 when its type is not subscribed.
+        """A content blob: a JSON array of records; AF20052 malformed id, AF20050 unknown (or
+        older than a restart), AF20051 past contentExpiration, AF20022 when its type is not
+        subscribed.
         """
         parsed = parse_content_id(content_id)
         if parsed is None:
             return api_error("AF20052", content_id=content_id)
         if parsed.content_type is None:
             return api_error("AF20050", content_id=content_id)
-        if not self._enabled(tenant, parsed.content_type.name):
+        subscription = self._enabled(tenant, parsed.content_type.name)
+        if subscription is None:
             return api_error("AF20022")
         now = self._clock.now()
         spec = next(
@@ -190,7 +211,10 @@ class ActivityApi:
             ),
             None,
         )
-        if spec is None:
+        since = _visible_from(subscription)
+        if spec is None or (since is not None and spec.content_created < since):
+            # Content from before a restart is out of reach; the reference names no code for
+            # it [I: AF20050, as for content that does not exist].
             return api_error("AF20050", content_id=content_id)
         if spec.content_created + self._content_retention <= now:
             return api_error("AF20051", content_id=content_id)
@@ -212,7 +236,7 @@ class ActivityApi:
         """Distinct record Ids of the blobs listable now with start ≤ contentCreated < end."""
         ids: set[str] = set()
         name = content_type_named(content_type).name
-        for spec in self._listable(tenant.lower(), name, start, end):
+        for spec in self._listable(tenant.lower(), name, start, end, self._since(tenant, name)):
             ids.update(self._content.record_ids(spec))
         return frozenset(ids)
 
@@ -224,7 +248,7 @@ class ActivityApi:
         """
         texts: dict[str, set[str]] = {}
         name = content_type_named(content_type).name
-        for spec in self._listable(tenant.lower(), name, start, end):
+        for spec in self._listable(tenant.lower(), name, start, end, self._since(tenant, name)):
             for record in self._content.records(spec):
                 if isinstance(record.get("Id"), str):  # a replayed export may lack one
                     text = json.dumps(record, separators=(",", ":"))
@@ -238,14 +262,27 @@ class ActivityApi:
             reshape(**changes)
         self._bodies.clear()
 
-    def _enabled(self, tenant: str, content_type: str) -> bool:
+    def _enabled(self, tenant: str, content_type: str) -> Subscription | None:
         subscription = self._state.get(tenant, content_type)
-        return subscription is not None and subscription.status == ENABLED
+        return subscription if subscription and subscription.status == ENABLED else None
+
+    def _since(self, tenant: str, content_type: str) -> datetime | None:
+        subscription = self._state.get(tenant.lower(), content_type)
+        return _visible_from(subscription) if subscription else None
 
     def _listable(
-        self, tenant: str, content_type: str, start: datetime, end: datetime
+        self,
+        tenant: str,
+        content_type: str,
+        start: datetime,
+        end: datetime,
+        since: datetime | None = None,
     ) -> list[BlobSpec]:
-        """Blobs with start ≤ contentCreated < end that exist by now, in contentCreated order."""
+        """Blobs with start ≤ contentCreated < end that exist by now, in contentCreated order;
+        none created before `since` (the restart of a stopped subscription).
+        """
+        if since is not None:
+            start = max(start, since)
         now, kind = self._clock.now(), content_type_named(content_type)
         hour, blobs = hour_of(start), []
         while hour < end and hour <= now:
@@ -257,38 +294,10 @@ class ActivityApi:
             hour += timedelta(hours=1)
         return blobs
 
-    def _listed_item(self, tenant: str, spec: BlobSpec) -> dict:
-        """A listing item, in the live key order, `$` left unencoded in contentUri."""
-        content_id = spec.content_id
-        return {
-            "contentUri": f"{self.base_url}/api/v1.0/{tenant}/activity/feed/audit/{content_id}",
-            "contentId": content_id,
-            "contentType": spec.content_type,
-            "contentCreated": format_api_time(spec.content_created),
-            "contentExpiration": format_api_time(spec.content_created + self._content_retention),
-        }
 
-    def _next_page_uri(
-        self,
-        tenant: str,
-        content_type: str,
-        window: ListingWindow,
-        query: dict[str, str],
-        offset: int,
-    ) -> str:
-        """The absolute next-page URL: same window (the implicit one spelled out), the caller's
-        PublisherIdentifier, and an opaque `nextPage`.
-        """
-        parts = [
-            f"contentType={content_type}",
-            f"startTime={quote(window.start_text, safe=':')}",
-            f"endTime={quote(window.end_text, safe=':')}",
-        ]
-        if "publisheridentifier" in query:
-            parts.append(f"PublisherIdentifier={quote(query['publisheridentifier'])}")
-        parts.append(f"nextPage={encode_page_token(offset)}")
-        root = f"{self.base_url}/api/v1.0/{tenant}/activity/feed/subscriptions/content"
-        return f"{root}?{'&'.join(parts)}"
+def _visible_from(subscription: Subscription) -> datetime | None:
+    """When a restarted subscription's content begins (None: all of it is visible)."""
+    return datetime.fromisoformat(subscription.content_from) if subscription.content_from else None
 
 
 def _content_type(query: dict[str, str]) -> str | Reply:

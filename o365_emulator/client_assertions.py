@@ -53,7 +53,9 @@ class ClientAssertionVerifier:
         self._error = error
         self._tenant_names = tenant_names
 
-    def check(self, form: dict[str, str], client_id: str, tenant_id: str) -> Reply | None:
+    def check(
+        self, form: dict[str, str], client_id: str, tenant_id: str, *, origin: str | None = None
+    ) -> Reply | None:
         """None when the client assertion proves the app, else Entra's refusal. Checked in the
         order a verifier must: form, then the key named in the header, then the signature, and
         only then the claims (unsigned claims prove nothing). The assertion is not single use:
@@ -105,9 +107,11 @@ class ClientAssertionVerifier:
             return self._key_error("bad_signature", shown, client_id, certificate)
         except jwt.PyJWTError:
             return self._error(50027, reason="JWT token is invalid or malformed.")
-        return self._check_claims(claims, client_id, tenant_id)
+        return self._check_claims(claims, client_id, tenant_id, origin)
 
-    def _check_claims(self, claims: dict, client_id: str, tenant_id: str) -> Reply | None:
+    def _check_claims(
+        self, claims: dict, client_id: str, tenant_id: str, origin: str | None
+    ) -> Reply | None:
         """The signed claims: issued by and for this app, to this tenant's token endpoint,
         and valid now (within the clock-skew allowance).
         """
@@ -124,7 +128,7 @@ class ClientAssertionVerifier:
             for name in ("iss", "sub")
         ):
             return self._error(700021)
-        if audience.strip().rstrip("/").lower() not in self._token_endpoints(tenant_id):
+        if audience.strip().rstrip("/").lower() not in self._token_endpoints(tenant_id, origin):
             return self._error(700023)
         now = self._clock.now()
         expiry = datetime.fromtimestamp(expires, UTC)
@@ -136,13 +140,17 @@ class ClientAssertionVerifier:
             return self._error(700024, current_time=_entra_time(now), window=window)
         return None
 
-    def _token_endpoints(self, tenant_id: str) -> set[str]:
+    def _token_endpoints(self, tenant_id: str, origin: str | None) -> set[str]:
         """Every spelling of this tenant's token endpoints an assertion may name as `aud`: v1
-        and v2, the tenant by GUID or by any verified domain (lower case, no trailing slash).
+        and v2, the tenant by GUID or by any verified domain, on the bound address or on the
+        host the client asked (the one the discovery document named; lower case, no trailing
+        slash).
         """
         names = self._tenant_names(tenant_id)
+        roots = {self.base_url, origin or self.base_url}
         return {
-            f"{self.base_url}/{name}/oauth2/{path}".lower()
+            f"{root}/{name}/oauth2/{path}".lower()
+            for root in roots
             for name in names
             for path in ("token", "v2.0/token")
         }

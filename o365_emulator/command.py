@@ -131,6 +131,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="register this PEM certificate (public part) on the app, so a client may "
         "authenticate with its key instead of the secret (repeatable)",
     )
+    parser.add_argument(
+        "--consent-required",
+        action="append",
+        default=[],
+        type=validate_tenant_id,
+        metavar="TENANT_GUID",
+        help="play a tenant whose administrator has not granted admin consent yet: tokens "
+        "without roles until Accept on /{tenant}/v2.0/adminconsent (repeatable; also served)",
+    )
+    parser.add_argument(
+        "--redirect-uri",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="a redirect URI registered on the app, for the admin-consent page (repeatable; "
+        "loopback ones are accepted on any port without it)",
+    )
     parser.add_argument("--fingerprint", default="", help=argparse.SUPPRESS)
 
 
@@ -187,8 +204,10 @@ def run(args: argparse.Namespace) -> int:
         if args.tenant
         else tuple(tenant.tenant_id for tenant in DEMO_TENANTS)
     )
-    # Tenants named only by --replay, --auditing-off or --tenant-roles are served too.
-    named = [tenant for tenant, _ in (*args.replay, *args.tenant_roles)] + args.auditing_off
+    # Tenants named only by --replay, --auditing-off, --tenant-roles or --consent-required are
+    # served too.
+    named = [tenant for tenant, _ in (*args.replay, *args.tenant_roles)]
+    named += args.auditing_off + args.consent_required
     tenants += tuple(dict.fromkeys(tenant for tenant in named if tenant not in tenants))
     state_dir = args.state_dir.resolve() if args.state_dir else None
     config = EmulatorConfig(
@@ -208,6 +227,8 @@ def run(args: argparse.Namespace) -> int:
         auditing_off_tenants=tuple(args.auditing_off),
         tenant_roles=tuple(args.tenant_roles),
         client_certificates=tuple(args.client_certificate),
+        consent_required_tenants=tuple(args.consent_required),
+        redirect_uris=tuple(args.redirect_uri),
         state_path=state_dir / "subscriptions.json" if state_dir else None,
     )
     emulator = _start(config, args, state_dir)

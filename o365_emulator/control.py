@@ -12,6 +12,7 @@ from o365_emulator.errors import api_error
 from o365_emulator.fault_rules import make_rule
 from o365_emulator.listing import parse_api_time
 from o365_emulator.responses import Reply, json_reply
+from o365_emulator.service_health_truth import service_health_answer
 from o365_pipeline.content_types import UnknownContentTypeError, content_type_named
 
 if TYPE_CHECKING:
@@ -25,7 +26,8 @@ def control_answer(
 
     `GET faults` lists what is on; `POST faults` takes `[{"kind": ..., ...}]` (or one
     object) and switches it on; `DELETE faults` switches everything off; `POST clock` takes
-    `{"offset_seconds": N}` to skew the server clock (and its `Date` header).
+    `{"offset_seconds": N}` to skew the server clock (and its `Date` header); `GET requests`
+    counts the requests answered so far by kind.
     """
     if path == "faults" and method == "GET":
         return json_reply(200, _fault_status(emulator))
@@ -53,7 +55,24 @@ def control_answer(
         return _ground_truth_reply(emulator, query)
     if path == "health" and method == "GET":
         return json_reply(200, {"status": "ok"})
+    if path == "requests" and method == "GET":
+        return json_reply(200, _request_counts(emulator))
+    if path.startswith("service-health/"):
+        return service_health_answer(emulator, method, path.removeprefix("service-health/"), query)
     return json_reply(404, {"error": "not_found", "error_description": f"No route {path}"})
+
+
+def _request_counts(emulator: Emulator) -> dict:
+    """Requests answered so far by kind (a benchmark compares them with the minimum)."""
+    counts = {"listing_pages": 0, "blobs": 0, "other": 0}
+    for request in emulator.requests():
+        if request.path.endswith("/subscriptions/content"):
+            counts["listing_pages"] += 1
+        elif "/activity/feed/audit/" in request.path:
+            counts["blobs"] += 1
+        else:
+            counts["other"] += 1
+    return counts
 
 
 def _fault_status(emulator: Emulator) -> dict:

@@ -70,21 +70,32 @@ class EmbeddedEmulator:
 
 
 def embedded_emulator(
-    *, tenant_ids: tuple[str, ...], state_dir: Path, records_per_hour: int
+    *,
+    tenant_ids: tuple[str, ...],
+    state_dir: Path,
+    records_per_hour: int,
+    consent_required: tuple[str, ...] = (),
 ) -> EmbeddedEmulator:
-    """The on-demand emulator for `state_dir`, started if none is running with these settings."""
+    """The on-demand emulator for `state_dir`, started if none is running with these settings.
+
+    `consent_required` are tenants (also served) whose administrator has not granted admin
+    consent yet: they get tokens without roles until Accept on the emulator's consent page.
+    They are part of the settings, so the emulator restarts when a tenant's consent is recorded
+    and then plays it as any other tenant.
+    """
     state_dir = state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
-    fingerprint = json.dumps(
-        {"tenants": sorted(tenant_ids), "records": records_per_hour, "samples": 1}
-    )
+    settings = {"tenants": sorted(tenant_ids), "records": records_per_hour, "samples": 1}
+    if consent_required:  # absent otherwise: emulators started before keep their fingerprint
+        settings["consent_required"] = sorted(consent_required)
+    fingerprint = json.dumps(settings)
     with _process_lock, _file_lock(state_dir / "emulator.lock"):
         running = _running(state_dir)
         if running and running[1] == fingerprint:
             return running[0]
         if running:
             _terminate(running[0].pid)
-        return _spawn(state_dir, fingerprint, tenant_ids, records_per_hour)
+        return _spawn(state_dir, fingerprint, tenant_ids, records_per_hour, consent_required)
 
 
 def stop_embedded_emulator(state_dir: Path) -> bool:
@@ -107,7 +118,11 @@ def _running(state_dir: Path) -> tuple[EmbeddedEmulator, str] | None:
 
 
 def _spawn(
-    state_dir: Path, fingerprint: str, tenant_ids: tuple[str, ...], records_per_hour: int
+    state_dir: Path,
+    fingerprint: str,
+    tenant_ids: tuple[str, ...],
+    records_per_hour: int,
+    consent_required: tuple[str, ...],
 ) -> EmbeddedEmulator:
     (state_dir / ENDPOINT_FILE).unlink(missing_ok=True)
     command = [
@@ -131,6 +146,8 @@ def _spawn(
         if tenant_id not in samples:
             command += ["--tenant", tenant_id]
     command += sample_arguments()  # the onboarding samples, always played
+    for tenant_id in consent_required:
+        command += ["--consent-required", tenant_id]
     log = open(state_dir / "emulator.log", "ab")  # noqa: SIM115 - handed to the child
     process = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True

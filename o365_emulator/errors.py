@@ -36,6 +36,7 @@ API_ERRORS: dict[str, ApiError] = {
     ),
     "AF20001": ApiError(400, "Missing parameter: {name}."),
     "AF20002": ApiError(400, "Invalid parameter type: {name}. Expected type: {expected}"),
+    "AF20003": ApiError(400, "Expiration {expiration} provided is set to past date and time."),
     # The reference infers 400 ("could be 401/403"); the issue asks for 401 on a wrong-tenant
     # token, so the emulator answers 401 with the documented AF20010 body.
     "AF20010": ApiError(
@@ -59,6 +60,8 @@ API_ERRORS: dict[str, ApiError] = {
         "7 days cannot be retrieved.",
     ),
     "AF20052": ApiError(400, "Content ID {content_id} in the URL is invalid."),
+    "AF20053": ApiError(400, "Only one language may be present in the Accept-Language header."),
+    "AF20054": ApiError(400, "Invalid syntax in Accept-Language header."),
     # The live service's code for every start/end rule since 2025 (AF20030 is the older one).
     "AF20055": ApiError(400, "{reason}"),
     # Documented on 403; `faults.py` chooses 403 or 429 per injected fault.

@@ -42,11 +42,18 @@ class FaultRule:
 
 # kind: (default target, allowed options with their types and defaults)
 _KINDS: dict[str, tuple[str, dict[str, tuple[type, object]]]] = {
-    "throttle": ("api", {"status": (int, 429), "retry_after": (int, 1)}),
+    # `retry_after` is the header's text: delta-seconds ("1", "0") or an HTTP date.
+    "throttle": ("api", {"status": (int, 429), "retry_after": (str, "1")}),
     "server_error": ("api", {"status": (int, 503), "retry_after": (int, 0)}),
     "reset": ("api", {}),
     "slow": ("api", {"seconds": (float, 2.0)}),
-    "truncate": ("blob", {"keep": (float, 0.5)}),
+    # Not something Microsoft does: a host that sends an honest status line and headers, then
+    # the body one byte at a time (each byte well inside any per-read timeout).
+    "trickle": ("blob", {"seconds_per_byte": (float, 0.05)}),
+    # Not something Microsoft does: every page names a new, never-seen NextPageUri.
+    "endless_pages": ("listing", {}),
+    # `honest=1`: cut right after a comma and announce the cut length (framing that looks whole).
+    "truncate": ("blob", {"keep": (float, 0.5), "honest": (int, 0)}),
     "invalid_json": ("blob", {}),
     "missing_blob": ("blob", {}),
     "repeat_page": ("listing", {}),

@@ -64,7 +64,7 @@ _METHOD_NAMES = {
 }
 
 
-def throttled(request: ApiRequest, status: int = 429, retry_after: int | None = 1) -> Reply:
+def throttled(request: ApiRequest, status: int = 429, retry_after: int | str | None = 1) -> Reply:
     """The AF429 answer, naming the method and the publisher like the live text."""
     method = "GetBlob" if request.target == "blob" else _METHOD_NAMES.get(request.operation, "?")
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
@@ -213,8 +213,16 @@ class FaultPlan:
             return reply
         if rule.kind == "slow":
             return replace(reply, delay_seconds=options["seconds"])
+        if rule.kind == "trickle":
+            return replace(reply, seconds_per_byte=options["seconds_per_byte"])
+        if rule.kind == "endless_pages":
+            return _with_fresh_next_page(reply, request)
         if rule.kind == "truncate":
-            return replace(reply, cut_after_bytes=int(len(reply.body) * options["keep"]))
+            keep = int(len(reply.body) * options["keep"])
+            if options["honest"]:
+                comma = reply.body.rfind(b",", 0, keep)
+                return replace(reply, body=reply.body[: comma + 1 if comma >= 0 else keep])
+            return replace(reply, cut_after_bytes=keep)
         if rule.kind == "invalid_json":
             return replace(reply, body=reply.body[: max(1, len(reply.body) // 2)] + b"\x00}")
         if rule.kind in ("repeat_page", "recase_next_page"):
@@ -235,6 +243,17 @@ def _with_next_page(reply: Reply, request: ApiRequest, *, recase: bool) -> Reply
     else:
         next_uri = request.url
     return replace(reply, headers={**reply.headers, "NextPageUri": next_uri})
+
+
+def _with_fresh_next_page(reply: Reply, request: ApiRequest) -> Reply:
+    """Name a next page that was never named before: this page's URL with a new `hop`."""
+    parts = urlsplit(request.url)
+    names = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "hop"]
+    hop = next((int(v) for k, v in parse_qsl(parts.query) if k == "hop" and v.isdigit()), 0)
+    query = "&".join(f"{name}={value}" for name, value in [*names, ("hop", str(hop + 1))])
+    return replace(
+        reply, headers={**reply.headers, "NextPageUri": urlunsplit(parts._replace(query=query))}
+    )
 
 
 def _recased(name: str) -> str:

@@ -84,7 +84,20 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self._drop_connection()
             return
+        if reply.seconds_per_byte:
+            self._trickle(reply.body, reply.seconds_per_byte)
+            return
         self.wfile.write(reply.body)
+
+    def _trickle(self, body: bytes, seconds_per_byte: float) -> None:
+        """Send `body` a byte at a time until done or the client hangs up."""
+        try:
+            for index in range(len(body)):
+                self.wfile.write(body[index : index + 1])
+                self.wfile.flush()
+                time.sleep(seconds_per_byte)
+        except OSError:
+            self.close_connection = True
 
     def _drop_connection(self) -> None:
         """Close the TCP connection abruptly (RST where the platform allows)."""

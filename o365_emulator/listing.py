@@ -1,4 +1,5 @@
-"""The listing rules of `subscriptions/content`: the time window and the page token.
+"""The listing rules of `subscriptions/content`: the time window, the page token and the URLs a
+listing hands out (contentUri, NextPageUri), rooted at the host the client called.
 
 The window selects blobs by **contentCreated**, inclusive start and exclusive end; startTime and
 endTime come both or neither, at most 24 h apart, start no more than 7 days back and before end,
@@ -14,9 +15,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 from o365_emulator.errors import api_error
 from o365_emulator.responses import Reply
+from o365_emulator.synthetic import BlobSpec
 
 MAX_WINDOW = timedelta(hours=24)
 MAX_LOOKBACK = timedelta(days=7)
@@ -97,3 +100,34 @@ def decode_page_token(token: str) -> int | None:
     if not match or int(match[1]) * 7919 % 100000 != int(match[2]):
         return None
     return int(match[1])
+
+
+def listed_item(spec: BlobSpec, root: str, retention: timedelta) -> dict:
+    """A listing item, in the live key order, `$` left unencoded in contentUri; `root` is
+    `{origin}/api/v1.0/{tenant}`.
+    """
+    return {
+        "contentUri": f"{root}/activity/feed/audit/{spec.content_id}",
+        "contentId": spec.content_id,
+        "contentType": spec.content_type,
+        "contentCreated": format_api_time(spec.content_created),
+        "contentExpiration": format_api_time(spec.content_created + retention),
+    }
+
+
+def next_page_uri(
+    root: str, content_type: str, window: ListingWindow, publisher_id: str | None, offset: int
+) -> str:
+    """The absolute next-page URL: same window (the implicit one spelled out), the caller's
+    PublisherIdentifier, and an opaque `nextPage` (Office 365 Management Activity API reference,
+    "Pagination").
+    """
+    parts = [
+        f"contentType={content_type}",
+        f"startTime={quote(window.start_text, safe=':')}",
+        f"endTime={quote(window.end_text, safe=':')}",
+    ]
+    if publisher_id is not None:
+        parts.append(f"PublisherIdentifier={quote(publisher_id)}")
+    parts.append(f"nextPage={encode_page_token(offset)}")
+    return f"{root}/activity/feed/subscriptions/content?{'&'.join(parts)}"

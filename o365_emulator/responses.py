@@ -30,6 +30,8 @@ class Reply:
     delay_seconds: float = 0.0
     cut_after_bytes: int | None = None
     reset: bool = False
+    # Send the body one byte at a time, this many seconds apart (a hostile, trickling host).
+    seconds_per_byte: float = 0.0
 
 
 def json_reply(status: int, payload: object, headers: dict[str, str] | None = None) -> Reply:

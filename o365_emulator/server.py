@@ -16,21 +16,26 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from o365_emulator.activity import FEED_PATH, ActivityApi
+from o365_emulator.admin_consent import ADMIN_CONSENT_PATH, AdminConsentPage
 from o365_emulator.budget import RequestBudget
 from o365_emulator.clock import EmulatorClock
 from o365_emulator.control import control_answer
 from o365_emulator.errors import access_denied
 from o365_emulator.fault_rules import CONTENT_SWITCHES, FaultRule
 from o365_emulator.faults import ApiRequest, FaultPlan, throttled
+from o365_emulator.graph_api import GRAPH_PREFIX, ServiceAnnouncementApi
 from o365_emulator.http_server import EmulatorHandler, TlsServer
-from o365_emulator.identity import ALL_ROLES, IdentityService
+from o365_emulator.identity import DEFAULT_ROLES, IdentityService
+from o365_emulator.origin import request_origin
 from o365_emulator.replay import ReplayedTenants
 from o365_emulator.responses import Reply, json_reply
 from o365_emulator.samples import SAMPLE_TENANTS
+from o365_emulator.service_health import ServiceHealthTimeline
 from o365_emulator.state import SubscriptionState
 from o365_emulator.synthetic import SyntheticTenants
 from o365_emulator.tenant_content import TenantContent
 from o365_emulator.tls import make_server_context
+from o365_emulator.webhooks import WebhookValidator
 from o365_pipeline.tenants import DEMO_TENANTS
 
 DEFAULT_CLIENT_ID = "5e1b0a3c-7d2f-4e8a-9b6c-0f4d3e2a1b9c"
@@ -57,7 +62,7 @@ class EmulatorConfig:
     # Extensions beyond the agreed interface, all optional: the app roles admin consent
     # granted (drives AF10001 and DLP detections), and a fixed number of blobs per hour
     # (None = seeded, 2-4 for small volumes, more so a blob holds about 5,000 records).
-    granted_roles: tuple[str, ...] = ALL_ROLES
+    granted_roles: tuple[str, ...] = DEFAULT_ROLES
     # Per tenant: (tenant_id, roles) pairs overriding granted_roles for that tenant.
     tenant_roles: tuple[tuple[str, tuple[str, ...]], ...] = ()
     blobs_per_hour: int | None = None
@@ -87,6 +92,18 @@ class EmulatorConfig:
     # registration: a client assertion signed by one of their keys authenticates the client
     # like the secret does (`--client-certificate`; certificates.make_self_signed_certificate).
     client_certificates: tuple[str, ...] = ()
+    # How long `subscriptions/start` waits on each step of the webhook validation POST (connect,
+    # send, status line) before refusing the webhook with AF20021.
+    webhook_timeout_seconds: float = 5.0
+    # Items per page of Microsoft Graph's service communications collections (Graph's default
+    # is 100; tests shorten it to see `@odata.nextLink` followed).
+    graph_page_size: int = 100
+    # Tenants whose administrator has not granted admin consent yet: tokens without roles until
+    # Accept on `/{tenant}/v2.0/adminconsent` (admin_consent.py). The others play a tenant
+    # consented long ago (`granted_roles` / `tenant_roles`).
+    consent_required_tenants: tuple[str, ...] = ()
+    # Redirect URIs registered on the app besides loopback ones (accepted on any port).
+    redirect_uris: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,7 +158,9 @@ class Emulator:
             },
             tenant_clouds=config.tenant_clouds,
             client_certificates=config.client_certificates,
+            consent_required=config.consent_required_tenants,
         )
+        self.admin_consent = AdminConsentPage(self.identity, self.clock, config.redirect_uris)
         self.api = ActivityApi(
             base_url=self.base_url,
             tenants=config.tenants,
@@ -154,6 +173,14 @@ class Emulator:
             content_retention=config.content_retention,
             auditing_off=frozenset(config.auditing_off_tenants),
             client_id=config.client_id,
+            webhooks=WebhookValidator(self.ca_cert_path, config.webhook_timeout_seconds),
+        )
+        self.service_health = ServiceHealthTimeline(seed=config.seed)
+        self.graph = ServiceAnnouncementApi(
+            identity=self.identity,
+            timeline=self.service_health,
+            clock=self.clock,
+            page_size=config.graph_page_size,
         )
         self._thread: threading.Thread | None = None
         self._last_request = time.monotonic()
@@ -212,20 +239,20 @@ class Emulator:
         for name, value in parse_qsl(parts.query, keep_blank_values=True):
             query.setdefault(name.lower(), value)  # ASP.NET binding: case-insensitive, first wins
         path = parts.path
+        origin = request_origin(headers.get("Host"), self.base_url)
         if match := FEED_PATH.match(path):
             if self.config.latency_ms:
                 time.sleep(self.config.latency_ms / 1000)  # in the handler thread, no lock held
             request = ApiRequest(
-                method,
-                match["operation"],
-                query.get("publisheridentifier"),
-                f"{self.base_url}{target}",
+                method, match["operation"], query.get("publisheridentifier"), f"{origin}{target}"
             )
-            reply = self._api(request, match["tenant"], path, query, headers, body)
+            reply = self._api(request, match["tenant"], path, query, headers, body, origin)
+        elif path.startswith(GRAPH_PREFIX):
+            reply = self.graph.handle(method, path, query, headers, origin)
         elif path.startswith(CONTROL_PREFIX):
             reply = control_answer(self, method, path.removeprefix(CONTROL_PREFIX), query, body)
         else:
-            reply = self._login(method, path, query, body)
+            reply = self._login(method, path, query, body, origin)
         with self._log_lock:
             self._log.append(LoggedRequest(method, path, parts.query, reply.status))
         return reply
@@ -238,6 +265,7 @@ class Emulator:
         query: dict[str, str],
         headers,
         body: bytes,
+        origin: str,
     ) -> Reply:
         """An Activity API request: the throttling budget first, then faults, then the real
         answer.
@@ -253,7 +281,7 @@ class Emulator:
         def real() -> Reply:
             if authorization in self._revoked_tokens:
                 return access_denied()
-            return self.api.handle(request.method, path, query, body, authorization)
+            return self.api.handle(request.method, path, query, body, headers, origin=origin)
 
         def expire_token() -> None:
             self._revoked_tokens.add(authorization)
@@ -282,14 +310,32 @@ class Emulator:
             self.content_switches.clear()
         self.clock.set_offset(0)
 
-    def _login(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply:
+    def _login(
+        self, method: str, path: str, query: dict[str, str], body: bytes, origin: str
+    ) -> Reply:
         if method == "POST" and (match := TOKEN_PATH.match(path)):
-            return self.identity.token(match["tenant"], body, version=2 if match["v2"] else 1)
+            version = 2 if match["v2"] else 1
+            return self.identity.token(match["tenant"], body, version=version, origin=origin)
         if method == "GET" and (match := DISCOVERY_PATH.match(path)):
-            return self.identity.openid_configuration(match["tenant"])
+            return self.identity.openid_configuration(match["tenant"], origin)
         if method == "GET" and path == "/common/discovery/instance":
-            return self.identity.instance_discovery(query)
+            return self.identity.instance_discovery(query, origin)
+        if method in ("GET", "POST") and (match := ADMIN_CONSENT_PATH.match(path)):
+            params = query if method == "GET" else _form(body)
+            return self.admin_consent.answer(
+                method, path, match["tenant"], params, v2=bool(match["v2"])
+            )
         return json_reply(404, {"error": "not_found", "error_description": f"No route {path}"})
+
+
+def _form(body: bytes) -> dict[str, str]:
+    """An HTML form post (application/x-www-form-urlencoded): names case-insensitive, first
+    wins, as the query string is bound.
+    """
+    form: dict[str, str] = {}
+    for name, value in parse_qsl(body.decode(errors="replace"), keep_blank_values=True):
+        form.setdefault(name.lower(), value)
+    return form
 
 
 def _content(config: EmulatorConfig, clock: EmulatorClock) -> TenantContent:

@@ -1,4 +1,5 @@
-"""Subscription state: which content types each tenant has started or stopped, and webhooks.
+"""Subscription state: which content types each tenant has started or stopped, their webhooks,
+and from when a restarted subscription may see content.
 
 Kept in memory, or in a JSON file that is re-read on every subscription operation and replaced
 atomically (temporary file + `os.replace`), with an advisory lock around read-modify-write, so
@@ -28,6 +29,9 @@ class Subscription:
     content_type: str
     status: str
     webhook: dict | None = None
+    # Set when a stopped subscription is started again: content created before then stays out
+    # of reach (ISO 8601 UTC; None = the first start's backfill is visible).
+    content_from: str | None = None
 
     def as_listed(self) -> dict:
         """The list item; all three keys always present (Office 365 Management Activity API
@@ -48,16 +52,13 @@ class SubscriptionState:
         """The tenant's subscription to `content_type`, or None when never started."""
         with self._locked():
             entry = self._load().get(tenant, {}).get(content_type)
-        return Subscription(content_type, entry["status"], entry.get("webhook")) if entry else None
+        return _subscription(content_type, entry) if entry else None
 
     def all_for(self, tenant: str) -> list[Subscription]:
         """Every content type the tenant ever started, in name order."""
         with self._locked():
             entries = self._load().get(tenant, {})
-        return [
-            Subscription(name, entry["status"], entry.get("webhook"))
-            for name, entry in sorted(entries.items())
-        ]
+        return [_subscription(name, entry) for name, entry in sorted(entries.items())]
 
     def put(self, tenant: str, subscription: Subscription) -> None:
         """Record a start or a stop."""
@@ -66,6 +67,7 @@ class SubscriptionState:
             state.setdefault(tenant, {})[subscription.content_type] = {
                 "status": subscription.status,
                 "webhook": subscription.webhook,
+                "content_from": subscription.content_from,
             }
             self._save(state)
 
@@ -98,3 +100,9 @@ class SubscriptionState:
         temporary = self._path.with_name(f".{self._path.name}-{uuid.uuid4().hex}.tmp")
         temporary.write_text(json.dumps(state, indent=1, sort_keys=True))
         os.replace(temporary, self._path)
+
+
+def _subscription(content_type: str, entry: dict) -> Subscription:
+    return Subscription(
+        content_type, entry["status"], entry.get("webhook"), entry.get("content_from")
+    )

@@ -358,6 +358,31 @@ def test_an_assertion_for_another_audience_is_700023(cert_emulator, registered, 
     assert "audience claim does not match" in response.json()["error_description"]
 
 
+def test_an_assertion_for_the_token_endpoint_on_the_host_called_is_accepted(
+    cert_emulator, registered
+):
+    """The discovery document names the token endpoint on the Host the client asked
+    (test_request_host.py), so an assertion naming that endpoint as `aud` is the right one.
+    """
+    key_pem, _, thumbprint = registered
+    host = f"localhost:{cert_emulator.port}"
+    audience = f"https://{host}/{TENANT_ID}/oauth2/v2.0/token"
+    response = requests.post(
+        _endpoint(cert_emulator),
+        data={
+            "grant_type": "client_credentials",
+            "client_id": DEFAULT_CLIENT_ID,
+            "client_assertion_type": JWT_BEARER,
+            "client_assertion": _assertion(key_pem, thumbprint, audience),
+            "scope": SCOPE,
+        },
+        headers={"Host": host},
+        verify=str(cert_emulator.ca_cert_path),
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+
+
 def test_an_assertion_issued_by_another_app_is_700021(cert_emulator, registered):
     key_pem, _, thumbprint = registered
     assertion = _assertion(key_pem, thumbprint, _endpoint(cert_emulator), issuer=str(uuid.uuid4()))

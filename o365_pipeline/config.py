@@ -68,6 +68,9 @@ class Settings(BaseSettings):
         None, description="Override the cloud's API host (e.g. a standalone emulator)."
     )
     login_base_url: str | None = Field(None, description="Override the cloud's login host.")
+    graph_base_url: str | None = Field(
+        None, description="Override the cloud's Microsoft Graph host (service health)."
+    )
     ca_bundle: Path | None = Field(
         None, description="PEM bundle of the CAs that sign both hosts; default the system's."
     )
@@ -94,6 +97,27 @@ class Settings(BaseSettings):
     rate_limit_per_minute: float = Field(
         1800, ge=0, description="Requests per minute per tenant and publisher; 0 = no limit."
     )
+    read_timeout_seconds: float = Field(
+        120.0, gt=0, description="Seconds to wait for a connection, or between bytes of an answer."
+    )
+    request_deadline_seconds: float = Field(
+        600.0, gt=0, description="Seconds one request may take, connect to last byte."
+    )
+    window_deadline_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="Seconds listing one window may take (all pages, retries, waits); the same "
+        "again for fetching its blobs.",
+    )
+    max_pages_per_window: int = Field(
+        2000, ge=1, description="Listing pages one window may take before it counts as a loop."
+    )
+    max_retry_attempts: int = Field(
+        8, ge=1, description="Attempts per request (a positive Retry-After does not count)."
+    )
+    max_retry_wait_seconds: float = Field(
+        900.0, gt=0, description="Seconds of retry waits one request may add up to."
+    )
     object_store: str | None = Field(
         None, description="Also publish every committed file here (s3://bucket/prefix, …)."
     )
@@ -115,6 +139,7 @@ class Settings(BaseSettings):
         "publisher_id",
         "api_base_url",
         "login_base_url",
+        "graph_base_url",
         "object_store",
         "object_store_options",
         "client_certificate_thumbprint",
@@ -210,6 +235,11 @@ def secret_from_environment(variable: str) -> SecretStr | None:
     """The value of a tenant's own secret variable (the registry names it, never holds it)."""
     value = os.environ.get(variable, "")
     return SecretStr(value) if value else None
+
+
+def desktop_display_available() -> bool:
+    """Whether this session has a graphical display (X11 or Wayland) a browser can open on."""
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _describe(error: ValidationError) -> str:

@@ -24,6 +24,11 @@ class ContentType:
             emulator generates these; real data may carry others, which pass through).
         needs_dlp_permission: DLP.All's sensitive-data matches need ActivityFeed.ReadDlp.
         description: one line for the Dagster UI.
+        health_services: the Microsoft Graph service-health `service` names whose issues can
+            explain a late or incomplete hour of this content type; () = every service (DLP
+            events come from all workloads). Names as "List healthOverviews" shows them; Entra
+            ID is documented there as "Identity Service" and has since been shown as
+            "Microsoft Entra", so both are listed.
 
     """
 
@@ -33,6 +38,7 @@ class ContentType:
     record_types: tuple[int, ...]
     needs_dlp_permission: bool
     description: str
+    health_services: tuple[str, ...] = ()
 
 
 CONTENT_TYPES: tuple[ContentType, ...] = (
@@ -43,6 +49,7 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
         record_types=(8, 15),
         needs_dlp_permission=False,
         description="Entra ID directory changes and sign-ins (RecordType 8, 15).",
+        health_services=("Identity Service", "Microsoft Entra"),
     ),
     ContentType(
         name="Audit.Exchange",
@@ -51,6 +58,7 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
         record_types=(1, 2, 50),
         needs_dlp_permission=False,
         description="Exchange admin cmdlets and mailbox access (RecordType 1, 2, 50).",
+        health_services=("Exchange Online",),
     ),
     ContentType(
         name="Audit.SharePoint",
@@ -59,6 +67,7 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
         record_types=(6, 14),
         needs_dlp_permission=False,
         description="SharePoint and OneDrive file and sharing operations (RecordType 6, 14).",
+        health_services=("SharePoint Online", "OneDrive for Business"),
     ),
     ContentType(
         name="Audit.General",
@@ -67,6 +76,7 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
         record_types=(25, 20),
         needs_dlp_permission=False,
         description="Every other workload: Teams, Power BI, Copilot, … (RecordType 25, 20).",
+        health_services=("Microsoft Teams", "Microsoft 365 suite"),
     ),
     ContentType(
         name="DLP.All",

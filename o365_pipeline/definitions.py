@@ -34,11 +34,19 @@ from o365_pipeline.defs.partitions import audit_partitions
 from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
 from o365_pipeline.defs.schedules import build_hourly_schedule
 from o365_pipeline.defs.sensors import build_late_blob_sensor, build_tenant_registry_sensor
+from o365_pipeline.defs.service_health import (
+    build_service_health_asset,
+    build_service_health_job,
+    build_service_health_schedule,
+    tenant_partitions,
+)
 from o365_pipeline.tenants import Tenant
 from o365_pipeline.tenants.credentials import Endpoint, shared_app_endpoint
 from o365_pipeline.tenants.directory import RegistryTenants, directory_for
+from o365_pipeline.tenants.registry import TenantRegistry
 
 INGEST_JOB_NAME = "ingest_windows"
+RELIST_JOB_NAME = "relist_windows"
 
 
 class LocalEmulatorApiResource(ManagementApiResource):
@@ -51,13 +59,27 @@ class LocalEmulatorApiResource(ManagementApiResource):
     emulator_records_per_hour: int = Field(
         default=40, description="Records per tenant, content type and hour."
     )
+    registry_file: str | None = Field(
+        default=None,
+        description="The tenant registry: tenants awaiting admin consent are played "
+        "unconsented (tokens without roles until the emulator's consent page is accepted).",
+    )
 
     def emulator(self, all_tenants: tuple[Tenant, ...]) -> EmbeddedEmulator:
-        """The on-demand emulator serving `all_tenants` (started, or restarted, as needed)."""
+        """The on-demand emulator serving `all_tenants` and the registry's tenants awaiting
+        admin consent (started, or restarted, as needed). Those are read here, not passed in,
+        so a command and a run ask for the same emulator whatever tenants they serve.
+        """
+        pending = (
+            TenantRegistry(self.registry_file).awaiting_consent() if self.registry_file else ()
+        )
+        awaiting = tuple(entry.tenant_id for entry in pending)
+        served = tuple(tenant.tenant_id for tenant in all_tenants)
         return embedded_emulator(
-            tenant_ids=tuple(tenant.tenant_id for tenant in all_tenants),
+            tenant_ids=served + tuple(tenant for tenant in awaiting if tenant not in served),
             state_dir=Path(self.emulator_state_dir).resolve(),
             records_per_hour=self.emulator_records_per_hour,
+            consent_required=awaiting,
         )
 
     def endpoint(self, all_tenants: tuple[Tenant, ...]) -> Endpoint:
@@ -70,6 +92,7 @@ class LocalEmulatorApiResource(ManagementApiResource):
             client_id=DEFAULT_CLIENT_ID,
             credential=ClientSecret(DEFAULT_CLIENT_SECRET),
             per_tenant_apps=False,
+            graph_base_url=emulator.base_url,
         )
 
 
@@ -80,11 +103,18 @@ def management_api_for(settings: Settings) -> ManagementApiResource:
         "publisher_id": settings.publisher_id,
         "rate_limit_per_minute": settings.rate_limit_per_minute,
         "rate_limit_folder": str(data_dir / ".ratelimit"),
+        "timeout_seconds": settings.read_timeout_seconds,
+        "max_retry_attempts": settings.max_retry_attempts,
+        "max_retry_wait_seconds": settings.max_retry_wait_seconds,
+        "request_deadline_seconds": settings.request_deadline_seconds,
+        "window_deadline_seconds": settings.window_deadline_seconds,
+        "max_pages_per_window": settings.max_pages_per_window,
     }
     if settings.is_local:
         return LocalEmulatorApiResource(
             emulator_state_dir=str(data_dir / ".emulator"),
             emulator_records_per_hour=settings.emulator_records_per_hour,
+            registry_file=str(settings.registry_file),
             **tuning,
         )
     return ManagementApiResource(
@@ -95,6 +125,7 @@ def management_api_for(settings: Settings) -> ManagementApiResource:
         cloud=settings.cloud,
         api_base_url=settings.api_base_url,
         login_base_url=settings.login_base_url,
+        graph_base_url=settings.graph_base_url,
         ca_bundle=_text(settings.ca_bundle),
         **tuning,
     )
@@ -106,6 +137,7 @@ def endpoint_for(settings: Settings, tenants: tuple[Tenant, ...]) -> Endpoint:
         return LocalEmulatorApiResource(
             emulator_state_dir=str(settings.resolved_data_dir / ".emulator"),
             emulator_records_per_hour=settings.emulator_records_per_hour,
+            registry_file=str(settings.registry_file),
         ).endpoint(tenants)
     return shared_app_endpoint(settings)
 
@@ -115,6 +147,7 @@ def local_emulator(settings: Settings, tenants: tuple[Tenant, ...]) -> EmbeddedE
     return LocalEmulatorApiResource(
         emulator_state_dir=str(settings.resolved_data_dir / ".emulator"),
         emulator_records_per_hour=settings.emulator_records_per_hour,
+        registry_file=str(settings.registry_file),
     ).emulator(tenants)
 
 
@@ -128,6 +161,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         for content_type in CONTENT_TYPES
         for asset in build_content_type_assets(content_type, tenants, partitions)
     ]
+    health_partitions = tenant_partitions()
+    health_job = build_service_health_job()
     freshness_checks = [
         build_freshness_check(
             audit_key(content_type),
@@ -149,10 +184,22 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         - dg.AssetSelection.checks(*freshness_checks),
         description="List and land every content type for one tenant × hour window.",
     )
+    relist_job = dg.define_asset_job(
+        RELIST_JOB_NAME,
+        selection=dg.AssetSelection.groups(LISTINGS_GROUP),
+        description="Re-list a range of windows (the late-blob sensor requests it hourly).",
+    )
     return dg.Definitions(
-        assets=[build_subscriptions_asset(tenants), *content_assets],
+        # One process per run: ingest is I/O-bound, and each step process would load the code
+        # location again (about 2 CPU-s each); a run's windows overlap inside its steps instead.
+        executor=dg.in_process_executor,
+        assets=[
+            build_subscriptions_asset(tenants),
+            *content_assets,
+            build_service_health_asset(tenants, health_partitions),
+        ],
         asset_checks=freshness_checks,
-        jobs=[ingest_job, freshness_job],
+        jobs=[ingest_job, relist_job, freshness_job, health_job],
         schedules=[
             build_hourly_schedule(
                 ingest_job,
@@ -160,6 +207,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
                 lag=timedelta(minutes=settings.schedule_lag_minutes),
                 windows_per_tick=settings.schedule_windows,
             ),
+            build_service_health_schedule(health_job, tenants),
             dg.ScheduleDefinition(
                 name="hourly_freshness_checks",
                 job=freshness_job,
@@ -171,6 +219,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             build_tenant_registry_sensor(tenants),
             build_late_blob_sensor(
                 ingest_job,
+                relist_job,
                 tenants,
                 lookback=timedelta(hours=settings.relist_hours),
                 settle=timedelta(hours=2),

@@ -1,6 +1,7 @@
 """Shared fixtures (a pytest plugin, see the root conftest.py): a running emulator over real
 loopback HTTPS and clients pointed at it."""
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -33,6 +34,8 @@ def make_client(emulator) -> Callable[..., ManagementApiClient]:
     clients = []
 
     def build(secret: str = DEFAULT_CLIENT_SECRET, sleeps: list | None = None, **overrides):
+        sleep = overrides.pop("sleep", None) or (sleeps.append if sleeps is not None else None)
+        monotonic = overrides.pop("monotonic", time.monotonic)
         settings = ClientSettings(
             tenant_id=overrides.pop("tenant_id", TENANT_ID),
             client_id=DEFAULT_CLIENT_ID,
@@ -43,8 +46,7 @@ def make_client(emulator) -> Callable[..., ManagementApiClient]:
             retry=overrides.pop("retry", RetryPolicy(initial_backoff_seconds=0.01)),
             **overrides,
         )
-        sleep = sleeps.append if sleeps is not None else None
-        client = ManagementApiClient(settings, sleep=sleep)
+        client = ManagementApiClient(settings, sleep=sleep, monotonic=monotonic)
         clients.append(client)
         return client
 

@@ -39,8 +39,13 @@ class VerifyingSession(requests.Session):
 class MsalBearerAuth(requests.auth.AuthBase):
     """Adds `Authorization: Bearer …` from msal's client-credentials flow."""
 
-    def __init__(self, settings: ClientSettings, http_client: requests.Session) -> None:
+    def __init__(
+        self, settings: ClientSettings, http_client: requests.Session, scope: str | None = None
+    ) -> None:
         self._settings = settings
+        # The Management API's scope of the tenant's cloud, unless another resource is asked
+        # for (Microsoft Graph's, for service communications), with the same app credentials.
+        self._scope = scope or settings.cloud_hosts.scope
         self._http_client = http_client
         self._app: msal.ConfidentialClientApplication | None = None
         self._lock = threading.Lock()
@@ -55,9 +60,7 @@ class MsalBearerAuth(requests.auth.AuthBase):
 
     def access_token(self) -> str:
         """A valid token (msal's cache, or a new one)."""
-        result = self._application().acquire_token_for_client(
-            scopes=[self._settings.cloud_hosts.scope]
-        )
+        result = self._application().acquire_token_for_client(scopes=[self._scope])
         if "access_token" not in result:
             raise _authentication_error(result)
         return result["access_token"]

@@ -13,13 +13,17 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
 
 from o365_pipeline.api.auth import MsalBearerAuth, VerifyingSession
+from o365_pipeline.api.blob_body import BlobShapeError, check_array_envelope
 from o365_pipeline.api.content import ContentBlob, Subscription
 from o365_pipeline.api.errors import (
     ClockSkewError,
-    ContentNotFoundError,
     MalformedContentError,
+    MalformedListingError,
     ManagementApiError,
     RetentionWindowError,
 )
@@ -45,14 +49,18 @@ class ManagementApiClient:
         *,
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self.server_clock = ServerClock(clock)
         self._sleep = sleep or time.sleep
+        self._monotonic = monotonic
         self._session = VerifyingSession(settings.verify)
         self._session.hooks["response"].append(self.server_clock.observe_response)
         self._auth = MsalBearerAuth(settings, self._session)
-        self._transport = ApiTransport(settings, self._session, self._auth, sleep=self._sleep)
+        self._transport = ApiTransport(
+            settings, self._session, self._auth, sleep=self._sleep, monotonic=monotonic
+        )
         self._feed = f"{settings.api_base}/api/v1.0/{settings.tenant_id}/activity/feed"
 
     def __repr__(self) -> str:
@@ -124,6 +132,7 @@ class ManagementApiClient:
         """
         window = Window(start.astimezone(UTC), end.astimezone(UTC))
         self._check_listable(window)
+        deadline = self._window_deadline()
         seen: set[str] = set()
         for piece in split_window(window):
             params = {
@@ -132,15 +141,27 @@ class ManagementApiClient:
                 "endTime": format_api_time(piece.end),
             }
             try:
-                for page in pages(self._transport, f"{self._feed}/subscriptions/content", params):
+                for page in pages(
+                    self._transport,
+                    f"{self._feed}/subscriptions/content",
+                    params,
+                    max_pages=self.settings.retry.max_pages_per_window,
+                    deadline=deadline,
+                    accept=lambda page: _listed_blobs(page, content_type),
+                ):
                     self._check_listable(window)  # the first answer may reveal a skewed clock
-                    for item in page.json():
-                        blob = _content_blob(item, content_type)
+                    for blob in _listed_blobs(page, content_type):
                         if blob.content_id not in seen:
                             seen.add(blob.content_id)
                             yield blob
             except RetentionWindowError as error:
                 raise self._explained_by_skew(error) from None
+
+    def _window_deadline(self) -> float:
+        """When a window's requests must be done by (monotonic): listing it, or fetching its
+        blobs, each gets the configured window deadline.
+        """
+        return self._monotonic() + self.settings.retry.window_deadline_seconds
 
     def _check_listable(self, window: Window) -> None:
         """Refuse, before asking, a window the API would refuse or could only list in part,
@@ -188,36 +209,39 @@ class ManagementApiClient:
         response = self._transport.request("GET", blob.content_uri)
         try:
             records = json.loads(response.content)
+        except RecursionError:
+            raise _malformed(blob, "the body is nested too deeply to be audit records") from None
         except ValueError as error:
-            raise _malformed(
-                blob, f"the body is not valid JSON ({error.msg} at {error.pos})"
-            ) from None
+            where = f" at {error.pos}" if isinstance(error, json.JSONDecodeError) else ""
+            raise _malformed(blob, f"the body is not valid JSON{where}") from None
         if not isinstance(records, list) or not all(isinstance(item, dict) for item in records):
             raise _malformed(blob, "the body is not a JSON array of record objects")
         return records
 
-    def download_blob(self, blob: ContentBlob, path: Path) -> None:
-        """Stream one blob's body into `path` (memory stays flat whatever the blob's size).
+    def download_blob(self, blob: ContentBlob, path: Path, deadline: float | None = None) -> None:
+        """Stream one blob's body into `path` (memory stays flat whatever the blob's size),
+        by `deadline` (monotonic; default: a window deadline of its own).
 
         Raises:
             ContentExpiredError: the blob is past its contentExpiration (AF20051).
+            DeadlineExceededError: it could not be fetched in time.
 
         """
-        policy = self.settings.retry
-        for attempt in range(1, policy.missing_blob_attempts + 1):
+
+        def whole_array(_response: requests.Response) -> None:
             try:
-                self._transport.request("GET", blob.content_uri, body_to=path)
-                return
-            except ContentNotFoundError:
-                # Listed, yet not there: the service's stores catch up with its listing
-                # within minutes. Retried with backoff; a blob that stays missing fails the
-                # window by name (never skipped), and a later run tries again.
-                if attempt == policy.missing_blob_attempts:
-                    raise
-                self._transport.stats.retries += 1
-                self._sleep(
-                    min(policy.max_backoff_seconds, policy.initial_backoff_seconds * 2**attempt)
-                )
+                check_array_envelope(path)
+            except BlobShapeError as error:
+                raise _malformed(blob, str(error)) from None
+
+        self._transport.request(
+            "GET",
+            blob.content_uri,
+            body_to=path,
+            deadline=deadline if deadline is not None else self._window_deadline(),
+            absent_retries=self.settings.retry.missing_blob_attempts - 1,
+            accept=whole_array,
+        )
 
     def fetch_blobs(
         self, blobs: Iterable[ContentBlob], max_workers: int | None = None
@@ -240,18 +264,23 @@ class ManagementApiClient:
         `max_workers` downloads run or wait to be consumed. The caller owns (and deletes) each
         file it is given.
         """
+        deadline = self._window_deadline()
 
         def download(blob: ContentBlob, index: int) -> Path | ManagementApiError:
-            return self.download_blob_or_error(blob, folder / f"blob-{index:06d}.json")
+            return self.download_blob_or_error(
+                blob, folder / f"blob-{index:06d}.json", deadline=deadline
+            )
 
         yield from _in_order(
             blobs, download, max_workers or self.settings.max_concurrent_fetches, with_index=True
         )
 
-    def download_blob_or_error(self, blob: ContentBlob, path: Path) -> Path | ManagementApiError:
+    def download_blob_or_error(
+        self, blob: ContentBlob, path: Path, deadline: float | None = None
+    ) -> Path | ManagementApiError:
         """`path` with the blob's body, or the error that stopped it (no partial file left)."""
         try:
-            self.download_blob(blob, path)
+            self.download_blob(blob, path, deadline)
         except ManagementApiError as error:
             path.unlink(missing_ok=True)
             return error
@@ -281,13 +310,46 @@ def _in_order(
             yield done_blob, future.result()
 
 
-def _content_blob(item: dict, content_type: str) -> ContentBlob:
-    return ContentBlob(
-        content_type=item.get("contentType", content_type),
-        content_id=item["contentId"],
-        content_uri=item["contentUri"],
-        content_created=parse_api_time(item["contentCreated"]),
-        content_expiration=parse_api_time(item["contentExpiration"]),
+def _listed_blobs(page: requests.Response, content_type: str) -> list[ContentBlob]:
+    """The content items of one listing page, each checked; one bad item fails the page."""
+    try:
+        items = json.loads(page.content)
+    except (ValueError, RecursionError):
+        raise _malformed_listing(page, "the page is not JSON") from None
+    if not isinstance(items, list):
+        raise _malformed_listing(page, "the page is not a JSON array")
+    blobs = []
+    for index, item in enumerate(items):
+        try:
+            blob = ContentBlob(
+                content_type=item.get("contentType", content_type),
+                content_id=item["contentId"],
+                content_uri=item["contentUri"],
+                content_created=parse_api_time(item["contentCreated"]),
+                content_expiration=parse_api_time(item["contentExpiration"]),
+            )
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            raise _malformed_listing(
+                page, f"item {index} is not a content item ({type(error).__name__}: {error})"
+            ) from None
+        if blob.content_type != content_type:
+            raise _malformed_listing(page, f"item {index} is of {blob.content_type[:60]!r}")
+        if not isinstance(blob.content_id, str) or not blob.content_id:
+            raise _malformed_listing(page, f"item {index} has no contentId")
+        if not isinstance(blob.content_uri, str):
+            raise _malformed_listing(page, f"item {index} has no contentUri")
+        blobs.append(blob)
+    return blobs
+
+
+def _malformed_listing(page: requests.Response, why: str) -> MalformedListingError:
+    return MalformedListingError(
+        code=None,
+        http_status=page.status_code,
+        api_message=why[:200],
+        explanation=f"A listing page from {urlsplit(page.url).path[:120]} could not be read: "
+        f"{why[:200]}. Nothing of the listing was kept.",
+        fix="Re-run the listing; if it persists, report the page to Microsoft support.",
     )
 
 

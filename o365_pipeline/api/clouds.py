@@ -1,6 +1,8 @@
 """The Microsoft clouds: one setting selects the login host, the API host and the token
 resource together (peers break by mixing them, e.g. a GCC High API host with a commercial
-token).
+token), and Microsoft Graph's host for the service communications API ("Microsoft Graph
+national cloud deployments", https://learn.microsoft.com/graph/deployments: GCC keeps the
+worldwide graph.microsoft.com; a Graph token of one cloud is not valid in another).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ class Cloud:
     api_host: str
     login_host: str
     resource: str
+    graph_host: str
 
     @property
     def scope(self) -> str:
@@ -28,6 +31,16 @@ class Cloud:
     def api_base_url(self) -> str:
         """Scheme and host of the Activity API."""
         return f"https://{self.api_host}"
+
+    @property
+    def graph_base_url(self) -> str:
+        """Scheme and host of Microsoft Graph (its resource, too)."""
+        return f"https://{self.graph_host}"
+
+    @property
+    def graph_scope(self) -> str:
+        """Client-credentials scope for Microsoft Graph in this cloud."""
+        return f"{self.graph_base_url}/.default"
 
     @property
     def login_base_url(self) -> str:
@@ -43,24 +56,28 @@ CLOUDS: dict[str, Cloud] = {
             "manage.office.com",
             "login.microsoftonline.com",
             "https://manage.office.com",
+            "graph.microsoft.com",
         ),
         Cloud(
             "gcc",
             "manage-gcc.office.com",
             "login.microsoftonline.com",
             "https://manage-gcc.office.com",
+            "graph.microsoft.com",
         ),
         Cloud(
             "gcc_high",
             "manage.office365.us",
             "login.microsoftonline.us",
             "https://manage.office365.us",
+            "graph.microsoft.us",
         ),
         Cloud(
             "dod",
             "manage.protection.apps.mil",
             "login.microsoftonline.us",
             "https://manage.protection.apps.mil",
+            "dod-graph.microsoft.us",
         ),
         # 21Vianet: not in Microsoft's reference; best public evidence: "Microsoft 365 national
         # cloud endpoints".
@@ -69,6 +86,7 @@ CLOUDS: dict[str, Cloud] = {
             "manage.office365.cn",
             "login.partner.microsoftonline.cn",
             "https://manage.office365.cn",
+            "microsoftgraph.chinacloudapi.cn",
         ),
     )
 }

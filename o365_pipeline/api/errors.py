@@ -281,12 +281,41 @@ class PaginationLoopError(ManagementApiError):
     retriable = True  # a later listing of the same window starts afresh
 
 
+class DeadlineExceededError(TransientApiError):
+    """A request or a whole window outlasted its deadline (a trickled body, endless retries)."""
+
+    @classmethod
+    def for_limit(cls, what: str, seconds: float, setting: str) -> DeadlineExceededError:
+        """The error for `what` taking longer than `seconds`, naming the setting."""
+        return cls(
+            code=None,
+            http_status=None,
+            api_message=f"{what} took longer than {seconds:g} s",
+            explanation=f"Gave up on {what}: it outlasted its deadline of {seconds:g} s "
+            "(a host that answers too slowly, or keeps asking to wait); nothing incomplete "
+            "was kept.",
+            fix=f"Retry later; if the host is just slow, raise {setting}.",
+        )
+
+
+class PageLimitError(ManagementApiError):
+    """A listing went on for more pages than any window needs."""
+
+    retriable = True  # a later listing of the same window starts afresh
+
+
 class UntrustedUriError(ManagementApiError):
     """An API-provided URI points outside the configured API host; the token is not sent."""
 
 
 class MalformedContentError(ManagementApiError):
     """A blob's body is not a JSON array of records."""
+
+
+class MalformedListingError(ManagementApiError):
+    """A listing page that is not a JSON array of content items; nothing of it is used."""
+
+    retriable = True  # a later listing of the same window starts afresh
 
 
 class TenantConfigurationError(ManagementApiError):

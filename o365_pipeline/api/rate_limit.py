@@ -13,9 +13,14 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+log = logging.getLogger(__name__)
+CLOCK_SLACK_SECONDS = 5.0  # processes' clocks may disagree this much before state looks damaged
 
 
 class SharedRateLimiter:
@@ -41,12 +46,16 @@ class SharedRateLimiter:
         self.seconds_waited = 0.0
         self._path.parent.mkdir(parents=True, exist_ok=True)
 
-    def acquire(self) -> None:
-        """Take one token, waiting for the bucket to refill when it is empty."""
+    def acquire(self) -> float:
+        """Take one token, waiting for the bucket to refill when it is empty; return the
+        seconds waited (never more than one token's refill time per try).
+        """
+        waited = 0.0
         while True:
             wait = self._try_take()
             if wait <= 0:
-                return
+                return waited
+            waited += wait
             self.seconds_waited += wait
             self._sleep(wait)
 
@@ -55,16 +64,9 @@ class SharedRateLimiter:
         with open(self._path, "a+") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             handle.seek(0)
-            try:
-                state = json.loads(handle.read() or "{}")
-            except ValueError:
-                state = {}
             now = self._clock()
-            tokens = min(
-                self._burst,
-                float(state.get("tokens", self._burst))
-                + max(0.0, now - float(state.get("at", now))) * self._rate,
-            )
+            tokens, at = self._read_state(handle.read(), now)
+            tokens = min(self._burst, tokens + max(0.0, now - at) * self._rate)
             if tokens >= 1:
                 tokens -= 1
                 wait = 0.0
@@ -75,3 +77,21 @@ class SharedRateLimiter:
             handle.write(json.dumps({"tokens": tokens, "at": now}))
             handle.flush()  # no fsync: a lost budget after a crash only means a fresh bucket
             return wait
+
+    def _read_state(self, text: str, now: float) -> tuple[float, float]:
+        """The bucket's (tokens, at), failing safe: a missing file is a full bucket; a damaged
+        one (unreadable, negative or non-finite count, a time in the future) is an empty bucket
+        as of now, so neither the quota is exceeded nor any wait longer than one token's refill.
+        """
+        if not text.strip():
+            return self._burst, now
+        try:
+            state = json.loads(text)
+            tokens, at = float(state["tokens"]), float(state["at"])
+        except (ValueError, TypeError, KeyError):
+            tokens, at = math.nan, math.nan
+        plausible = 0 <= tokens <= self._burst and at <= now + CLOCK_SLACK_SECONDS
+        if plausible and math.isfinite(at):
+            return tokens, at
+        log.warning("the request budget file %s was damaged; starting it afresh", self._path)
+        return 0.0, now

@@ -45,18 +45,39 @@ class ClientCertificate:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How retriable answers (429/AF429, 5xx, connection errors) are retried."""
+    """How retriable answers (429/AF429, 5xx, connection errors) are retried, and the bounds
+    on every wait: nothing a server does can keep a request or a window going for ever.
+    """
 
     max_attempts: int = 8
     initial_backoff_seconds: float = 1.0
     max_backoff_seconds: float = 60.0
+    # Seconds of retry waits one request may accumulate (a long Retry-After included).
     max_total_wait_seconds: float = 900.0
+    # One attempt, from connecting to the last byte of the body (a trickled body included).
+    request_deadline_seconds: float = 600.0
+    # Listing one window (every page, retry and wait), and again fetching its blobs.
+    window_deadline_seconds: float = 3600.0
+    # Listing pages one window may take: an hour's listing needs a few, so only a looping or
+    # hostile listing reaches this.
+    max_pages_per_window: int = 2000
     # A listed blob that answers "does not exist" is asked for again this many times in all.
     missing_blob_attempts: int = 4
     # A host that never accepted a connection (refused, unknown name, connect timeout) is
     # asked this many times in all: a wrong URL or a dead host should be named in seconds, not
     # after the minutes of backoff that a flaky but live service deserves.
     unreachable_attempts: int = 3
+
+    def __post_init__(self) -> None:
+        for name in (
+            "max_attempts",
+            "max_total_wait_seconds",
+            "request_deadline_seconds",
+            "window_deadline_seconds",
+            "max_pages_per_window",
+        ):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive")
 
 
 @dataclass(frozen=True)
@@ -79,6 +100,8 @@ class ClientSettings:
     rate_limit_per_minute: float | None = None
     rate_limit_folder: str | None = None
     rate_limit_burst: int = 20
+    # Microsoft Graph (service communications); None = the cloud's Graph host.
+    graph_base_url: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tenant_id", validate_tenant_id(self.tenant_id))
@@ -107,6 +130,11 @@ class ClientSettings:
     def api_base(self) -> str:
         """Scheme://host[:port] of the API (override, else the cloud's)."""
         return (self.api_base_url or self.cloud_hosts.api_base_url).rstrip("/")
+
+    @property
+    def graph_base(self) -> str:
+        """Scheme://host[:port] of Microsoft Graph (override, else the cloud's)."""
+        return (self.graph_base_url or self.cloud_hosts.graph_base_url).rstrip("/")
 
     @property
     def login_base(self) -> str:

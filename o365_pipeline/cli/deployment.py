@@ -53,15 +53,10 @@ class Deployment:
         """A plain client of `tenant` (with its registry entry's own app, if any), as a run
         would build it.
         """
-        settings = client_settings_for(
-            self.endpoint(),
-            tenant,
-            entry,
-            publisher_id=self.settings.publisher_id,
-            rate_limit_per_minute=self.settings.rate_limit_per_minute or None,
-            rate_limit_folder=str(self.settings.resolved_data_dir / ".ratelimit"),
-        )
-        return ManagementApiClient(settings)
+        from o365_pipeline.definitions import management_api_for
+
+        tuning = management_api_for(self.settings).client_tuning()
+        return ManagementApiClient(client_settings_for(self.endpoint(), tenant, entry, **tuning))
 
     def client_named(self, name: str) -> ManagementApiClient:
         """A plain client of the served tenant called `name`."""

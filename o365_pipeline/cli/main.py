@@ -1,15 +1,22 @@
-"""The `o365-pipeline` command: demo, emulator, tenants, consent-url, doctor, sql, views."""
+"""The `o365-pipeline` command: demo, emulator, tenants, onboard, consent-complete,
+consent-url, doctor, sql, views, verify.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from o365_pipeline.cli.deployment import Deployment
 from o365_pipeline.cli.failures import one_line_failure, refuse_empty_data_folder
+
+if TYPE_CHECKING:
+    from o365_pipeline.storage.damaged_files import DamagedFile
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -18,6 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = _parser()
     args = parser.parse_args(argv)
+    _show_client_log(verbose=args.verbose)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
@@ -33,11 +41,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+def _show_client_log(*, verbose: bool) -> None:
+    """A failure is one line: the client's retry and wait lines (Python `logging`) are shown
+    only with `--verbose`; inside Dagster runs they go to the run's log either way.
+    """
+    logger = logging.getLogger("o365_pipeline")
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    else:
+        logger.addHandler(logging.NullHandler())
+
+
 def _parser() -> argparse.ArgumentParser:
+    from o365_pipeline.cli import onboard as onboard_cli
     from o365_pipeline.cli import tenants as tenant_cli
+    from o365_pipeline.cli import verify as verify_cli
 
     parser = argparse.ArgumentParser(
         prog="o365-pipeline", description="Microsoft 365 audit logs → Dagster → Parquet → DuckDB."
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also print the client's retries and waits (stderr)",
     )
     commands = parser.add_subparsers(title="commands")
 
@@ -61,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     emulator.set_defaults(handler=_run_emulator)
 
     tenant_cli.add_arguments(commands)
+    onboard_cli.add_arguments(commands)
 
     sql = commands.add_parser("sql", help="run SQL over the landed Parquet (DuckDB views)")
     sql.add_argument("query", help='e.g. "SELECT Operation, count(*) FROM audit GROUP BY 1"')
@@ -76,6 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     views.add_argument("--data-dir", type=Path, help="default $O365_DATA_DIR or data")
     views.add_argument("--out", type=Path, help="default <data dir>/o365.duckdb")
     views.set_defaults(handler=_write_views)
+
+    verify_cli.add_arguments(commands)
     return parser
 
 
@@ -104,7 +137,7 @@ def _run_sql(args: argparse.Namespace) -> int:
     store = ObjectStore.from_settings(url, settings.object_store_options)
     if store is None:
         refuse_empty_data_folder(settings.resolved_data_dir)
-    with connect(settings.resolved_data_dir, store=store) as connection:
+    with connect(settings.resolved_data_dir, store=store, on_damaged=_warn_skipped) as connection:
         try:
             relation = connection.sql(args.query)
         except duckdb.Error as error:
@@ -121,9 +154,14 @@ def _write_views(args: argparse.Namespace) -> int:
     data_dir = Deployment.from_args(args).settings.resolved_data_dir
     refuse_empty_data_folder(data_dir)
     out = args.out or data_dir / "o365.duckdb"
-    create_database_file(data_dir, out)
+    create_database_file(data_dir, out, on_damaged=_warn_skipped)
     print(f"Wrote {out}: open it with DuckDB (duckdb.connect('{out}')); query the `audit` view.")
     return 0
+
+
+def _warn_skipped(damaged: DamagedFile) -> None:
+    """A file the views left out, as one line on stderr (the query still runs)."""
+    print(damaged.sentence(), file=sys.stderr)
 
 
 if __name__ == "__main__":

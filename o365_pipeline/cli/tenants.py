@@ -10,6 +10,7 @@ import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from o365_pipeline.api.clouds import CLOUDS
 from o365_pipeline.api.errors import ManagementApiError
@@ -22,6 +23,9 @@ from o365_pipeline.tenants.registry import (
     TenantRegistry,
 )
 
+if TYPE_CHECKING:
+    from o365_pipeline.pipeline.onboarding import Finding
+
 
 def add_arguments(commands: argparse._SubParsersAction) -> None:
     """Register the commands on the top-level parser."""
@@ -29,13 +33,7 @@ def add_arguments(commands: argparse._SubParsersAction) -> None:
     actions = tenants.add_subparsers(title="actions")
 
     add = actions.add_parser("add", help="register a customer: name + tenant id (or domain)")
-    add.add_argument("name", help="customer name: lowercase letters, digits, '-' or '_'")
-    add.add_argument("tenant", help="Entra tenant GUID or a verified domain")
-    add.add_argument("--cloud", default="commercial", choices=sorted(CLOUDS))
-    add.add_argument("--client-id", help="the tenant's own app registration (default: shared)")
-    add.add_argument("--client-secret-env", help="env variable holding that app's secret")
-    add.add_argument("--certificate-file", help="PEM private key of that app's certificate")
-    add.add_argument("--certificate-thumbprint", help="SHA-1 thumbprint of that certificate")
+    add_registration_arguments(add)
     add.set_defaults(handler=_add)
 
     listing = actions.add_parser("list", help="show the registered tenants")
@@ -74,6 +72,17 @@ def add_arguments(commands: argparse._SubParsersAction) -> None:
     tenants.set_defaults(handler=lambda args: (tenants.print_help(), 2)[1])
 
 
+def add_registration_arguments(parser: argparse.ArgumentParser) -> None:
+    """What registering a tenant takes (`tenants add` and `onboard`)."""
+    parser.add_argument("name", help="customer name: lowercase letters, digits, '-' or '_'")
+    parser.add_argument("tenant", help="Entra tenant GUID or a verified domain")
+    parser.add_argument("--cloud", default="commercial", choices=sorted(CLOUDS))
+    parser.add_argument("--client-id", help="the tenant's own app registration (default: shared)")
+    parser.add_argument("--client-secret-env", help="env variable holding that app's secret")
+    parser.add_argument("--certificate-file", help="PEM private key of that app's certificate")
+    parser.add_argument("--certificate-thumbprint", help="SHA-1 thumbprint of that certificate")
+
+
 def _registry(args: argparse.Namespace) -> TenantRegistry:
     return Deployment.from_args(args).registry
 
@@ -84,35 +93,57 @@ def _fail(message: str) -> int:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from o365_pipeline.tenants.lookup import resolve_tenant_id
-
     deployment = Deployment.from_args(args)
-    registry = deployment.registry
     try:
-        tenant_id = args.tenant.strip()
-        if "." in tenant_id:
-            base, verify = deployment.login_host(args.cloud)
-            tenant_id = resolve_tenant_id(tenant_id, login_base_url=base, verify=verify)
-            print(f"{args.tenant} is tenant {tenant_id}")
-        entry = registry.add(
-            RegisteredTenant(
-                name=args.name,
-                tenant_id=tenant_id,
-                cloud=args.cloud,
-                client_id=args.client_id,
-                client_secret_env=args.client_secret_env,
-                certificate_file=args.certificate_file,
-                certificate_thumbprint=args.certificate_thumbprint,
-            )
-        )
+        entry = register_tenant(deployment, args)
     except (RegistryError, InvalidTenantError) as error:
         return _fail(str(error))
-    print(f"registered {entry.name}: tenant {entry.tenant_id} ({entry.cloud}) in {registry.path}")
-    _sync_partitions(deployment)
+    sync_partitions(deployment)
     print(
         f"next: o365-pipeline consent-url {entry.name}   then   o365-pipeline doctor {entry.name}"
     )
     return 0
+
+
+def resolve_tenant(deployment: Deployment, tenant: str, cloud: str) -> str:
+    """The tenant GUID of `tenant`, a GUID or a verified domain (looked up in `cloud`)."""
+    from o365_pipeline.tenants.lookup import resolve_tenant_id
+
+    tenant_id = tenant.strip()
+    if "." in tenant_id:
+        base, verify = deployment.login_host(cloud)
+        tenant_id = resolve_tenant_id(tenant_id, login_base_url=base, verify=verify)
+        print(f"{tenant} is tenant {tenant_id}")
+    return tenant_id
+
+
+def register_tenant(
+    deployment: Deployment, args: argparse.Namespace, *, awaiting_consent: bool = False
+) -> RegisteredTenant:
+    """Register the customer of `args` (`add_registration_arguments`); `awaiting_consent`
+    keeps it unserved until its admin consent is recorded (`onboard`).
+    """
+    registry = deployment.registry
+    entry = registry.add(
+        RegisteredTenant(
+            name=args.name,
+            tenant_id=resolve_tenant(deployment, args.tenant, args.cloud),
+            cloud=args.cloud,
+            client_id=args.client_id,
+            client_secret_env=args.client_secret_env,
+            certificate_file=args.certificate_file,
+            certificate_thumbprint=args.certificate_thumbprint,
+            consent_pending_since=(
+                datetime.now(UTC).isoformat(timespec="seconds") if awaiting_consent else None
+            ),
+        )
+    )
+    waiting = ", consent pending" if entry.consent_pending else ""
+    print(
+        f"registered {entry.name}: tenant {entry.tenant_id} ({entry.cloud}{waiting}) "
+        f"in {registry.path}"
+    )
+    return entry
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -123,7 +154,7 @@ def _list(args: argparse.Namespace) -> int:
     if not entries:
         print("no tenants registered (the demo tenants are served until one is)")
         return 0
-    print(f"{'name':<24} {'tenant id':<38} {'cloud':<11} {'credentials':<22} added")
+    print(f"{'name':<24} {'tenant id':<38} {'cloud':<11} {'credentials':<16} {'consent':<8} added")
     for entry in entries:
         own = (
             "own secret"
@@ -132,8 +163,10 @@ def _list(args: argparse.Namespace) -> int:
             if entry.certificate_file
             else "shared app"
         )
+        consent = "pending" if entry.consent_pending else "granted"
         print(
-            f"{entry.name:<24} {entry.tenant_id:<38} {entry.cloud:<11} {own:<22} {entry.added_at}"
+            f"{entry.name:<24} {entry.tenant_id:<38} {entry.cloud:<11} {own:<16} {consent:<8} "
+            f"{entry.added_at}"
         )
     return 0
 
@@ -156,7 +189,7 @@ def _remove(args: argparse.Namespace) -> int:
     except (RegistryError, ManagementApiError) as error:
         return _fail(f"{error} (nothing was removed; --keep-subscriptions skips the API)")
     print(f"removed {entry.name} from {registry.path}")
-    _sync_partitions(deployment)
+    sync_partitions(deployment)
     data_dir = deployment.settings.resolved_data_dir
     if args.delete_data:
         for area in ("audit", "listings", "ledger"):
@@ -188,10 +221,17 @@ def _consent_url(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
+    deployment = Deployment.from_args(args)
+    findings = report_doctor(deployment, deployment.registry.get(args.name))
+    healthy = all(finding.ok for finding in findings)
+    print("verdict: ready, audit data can flow" if healthy else "verdict: not ready (see fixes)")
+    return 0 if healthy else 1
+
+
+def report_doctor(deployment: Deployment, entry: RegisteredTenant) -> list[Finding]:
+    """Run the doctor's checks for `entry` and print each with its fix."""
     from o365_pipeline.pipeline.onboarding import diagnose
 
-    deployment = Deployment.from_args(args)
-    entry = deployment.registry.get(args.name)
     client = deployment.client_for(entry.tenant, entry)
     print(f"doctor {entry.name} (tenant {entry.tenant_id}, {entry.cloud})")
     findings = diagnose(client, datetime.now(UTC))
@@ -199,9 +239,7 @@ def _doctor(args: argparse.Namespace) -> int:
         print(f"  [{'ok' if finding.ok else 'FAIL'}] {finding.check}: {finding.detail}")
         if not finding.ok and finding.fix:
             print(f"         fix: {finding.fix}")
-    healthy = all(finding.ok for finding in findings)
-    print("verdict: ready, audit data can flow" if healthy else "verdict: not ready (see fixes)")
-    return 0 if healthy else 1
+    return findings
 
 
 def _backfill(args: argparse.Namespace) -> int:
@@ -216,7 +254,7 @@ def _backfill(args: argparse.Namespace) -> int:
     return 0 if not result.failed else 1
 
 
-def _sync_partitions(deployment: Deployment) -> None:
+def sync_partitions(deployment: Deployment) -> None:
     """Update the Dagster instance's tenant partitions now, when there is an instance."""
     home = deployment.settings.instance_home
     if not (home / "dagster.yaml").exists():

@@ -5,12 +5,11 @@ Each asset body decodes its partition, calls one core function and reports metad
 work itself lives in `o365_pipeline.pipeline`.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 import dagster as dg
 
-from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.errors import ManagementApiError
 from o365_pipeline.content_types import CONTENT_TYPES, ContentType
 from o365_pipeline.defs.checks import (
@@ -18,6 +17,7 @@ from o365_pipeline.defs.checks import (
     audit_check_specs,
     listing_check_results,
     listing_check_specs,
+    merged_check_results,
 )
 from o365_pipeline.defs.failures import reported_as_failure
 from o365_pipeline.defs.metadata import (
@@ -26,17 +26,14 @@ from o365_pipeline.defs.metadata import (
     drift_sentence,
     listing_metadata,
     publication_metadata,
+    request_metadata,
     subscriptions_metadata,
 )
-from o365_pipeline.defs.partitions import WindowPartition, decode_partition
+from o365_pipeline.defs.partitions import decode_partitions, partition_key_for
 from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
-from o365_pipeline.pipeline.audit_table import ingest_window
-from o365_pipeline.pipeline.listing import list_window
-from o365_pipeline.pipeline.partition_summary import summarize_partition
 from o365_pipeline.pipeline.permissions import missing_permission_warning
-from o365_pipeline.pipeline.publishing import WindowCopies
-from o365_pipeline.pipeline.schema_report import report_schema_drift
 from o365_pipeline.pipeline.subscriptions import ensure_subscriptions
+from o365_pipeline.pipeline.window_landing import WindowFailure, WindowLanding, land_windows
 from o365_pipeline.tenants import Tenant
 from o365_pipeline.tenants.directory import TenantDirectory, as_directory
 
@@ -96,109 +93,162 @@ def build_content_type_assets(
     tenants: TenantDirectory | Sequence[Tenant],
     partitions: dg.PartitionsDefinition,
 ) -> list[dg.AssetsDefinition]:
-    """The listing and audit-table assets of one content type (one definition, five uses)."""
+    """The listing and audit-table assets of one content type (one definition, five uses),
+    computed together: one step lists and lands every window of the run.
+
+    Why one step and a single-run backfill policy: each step costs a code-location load (and,
+    with a multiprocess executor, a process); a window's listing and landing are two halves of
+    one unit of work; and a range of windows in one run overlaps their network waits. Each
+    window is still reported on its own: its own materializations (an `AssetMaterialization`
+    per partition), its own ledger row and file; a window that fails is named and fails only
+    its own partitions (the others of the run are materialized).
+    """
     directory = as_directory(tenants)
     table_key = audit_key(content_type)
+    list_key = listing_key(content_type)
 
-    def client_for(management_api: ManagementApiResource, name: str) -> ManagementApiClient:
-        with reported_as_failure():
-            tenant = directory.get(name)
-            return management_api.client_for(tenant, directory.all(), directory.entry(name))
-
-    @dg.asset(
-        key=listing_key(content_type),
-        deps=[SUBSCRIPTIONS_KEY],
-        partitions_def=partitions,
-        group_name=LISTINGS_GROUP,
-        kinds={"o365", "parquet"},
-        pool=API_POOL,
-        check_specs=listing_check_specs(listing_key(content_type)),
-        description=f"Blobs of {content_type.name} that became available in the window.",
-    )
-    def content_listing(
-        context: dg.AssetExecutionContext,
-        management_api: ManagementApiResource,
-        storage: StorageResource,
-    ) -> dg.MaterializeResult:
-        partition = decode_partition(context)
-        client = client_for(management_api, partition.tenant)
-        with reported_as_failure():
-            copies = _copies(storage, content_type, partition)
-            copies.fetch()
-            report = list_window(
-                client,
-                storage.layout(),
-                tenant=partition.tenant,
-                content_type=content_type.name,
-                window=partition.window,
-                now=datetime.now(UTC),
-            )
-            published = publication_metadata(copies.publish())
-        return dg.MaterializeResult(
-            metadata={**listing_metadata(report), **published},
-            check_results=listing_check_results(
-                listing_key(content_type), report, table_key.to_user_string()
+    @dg.multi_asset(
+        name=f"land_{content_type.slug}",
+        specs=[
+            dg.AssetSpec(
+                list_key,
+                deps=[SUBSCRIPTIONS_KEY],
+                group_name=LISTINGS_GROUP,
+                kinds={"o365", "parquet"},
+                skippable=True,
+                description=f"Blobs of {content_type.name} that became available in the window.",
             ),
-        )
-
-    @dg.asset(
-        key=table_key,
-        deps=[listing_key(content_type)],
+            dg.AssetSpec(
+                table_key,
+                deps=[list_key],
+                group_name=AUDIT_GROUP,
+                kinds={"parquet", "duckdb"},
+                skippable=True,
+                description=f"{content_type.description} One Parquet file per tenant and hour.",
+            ),
+        ],
+        check_specs=[*listing_check_specs(list_key), *audit_check_specs(table_key)],
         partitions_def=partitions,
-        group_name=AUDIT_GROUP,
-        kinds={"parquet", "duckdb"},
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        can_subset=True,
         pool=API_POOL,
-        check_specs=audit_check_specs(table_key),
-        description=f"{content_type.description} One Parquet file per tenant and hour.",
     )
-    def audit_table(
+    def land_windows_of_type(
         context: dg.AssetExecutionContext,
         management_api: ManagementApiResource,
         storage: StorageResource,
-    ) -> dg.MaterializeResult:
-        partition = decode_partition(context)
-        client = client_for(management_api, partition.tenant)
-        with reported_as_failure():
-            copies = _copies(storage, content_type, partition)
-            copies.fetch()
-            report = ingest_window(
+    ) -> Iterator[dg.AssetMaterialization | dg.AssetCheckResult]:
+        selected = context.selected_asset_keys
+        run = decode_partitions(context)
+        checks: list[tuple[str, dg.AssetCheckResult]] = []
+        failures: list[WindowFailure] = []
+        for tenant, windows in run.items():
+            with reported_as_failure():
+                client = management_api.client_for(
+                    directory.get(tenant), directory.all(), directory.entry(tenant)
+                )
+            before = client.stats.copy()
+            landed = 0
+            for outcome in land_windows(
                 client,
                 storage.layout(),
-                tenant=partition.tenant,
+                storage.object_store(),
+                tenant=tenant,
                 content_type=content_type.name,
-                window=partition.window,
+                windows=windows,
+                list_it=list_key in selected,
+                ingest_it=table_key in selected,
                 clock=lambda: datetime.now(UTC),
+            ):
+                if isinstance(outcome, WindowFailure):
+                    failures.append(outcome)
+                    context.log.error(f"{tenant} {outcome.window.label}: {outcome.error}")
+                    continue
+                landed += 1
+                key = partition_key_for(tenant, outcome.window.start)
+                alone = len(run) == 1 and len(windows) == 1  # its requests are the run's
+                costs = request_metadata(client.stats.since(before)) if alone else {}
+                yield from _materializations(outcome, key, list_key, table_key, costs, context)
+                checks += _check_results(outcome, list_key, table_key)
+            spent = client.stats.since(before)
+            context.log.info(
+                f"{tenant}: {landed} of {len(windows)} window(s) of {content_type.name} landed, "
+                f"{spent.requests} requests, {spent.retries} retries, {spent.throttled} "
+                f"throttled, {spent.seconds_waited:.1f} s waited"
             )
-        summary = summarize_partition(report.write.path)
-        drift = report_schema_drift(storage.layout(), content_type.name, report.write.path)
-        with reported_as_failure():
-            published = publication_metadata(copies.publish())
+            warning = missing_permission_warning(client, content_type.name)
+            if warning:
+                context.log.warning(warning)
+        wanted = context.selected_asset_check_keys
+        yield from (result for result in merged_check_results(checks) if _key(result) in wanted)
+        _fail_for(failures, sum(len(windows) for windows in run.values()))
+
+    return [land_windows_of_type]
+
+
+def _materializations(
+    outcome: WindowLanding,
+    key: dg.MultiPartitionKey,
+    list_key: dg.AssetKey,
+    table_key: dg.AssetKey,
+    costs: dict,
+    context: dg.AssetExecutionContext,
+) -> Iterator[dg.AssetMaterialization]:
+    """The window's materializations (`costs`: its request counts, when known alone)."""
+    published = publication_metadata(outcome.published)
+    if outcome.listing is not None:
+        yield dg.AssetMaterialization(
+            list_key,
+            partition=key,
+            metadata={**listing_metadata(outcome.listing), **published},
+        )
+    if outcome.ingest is not None:
+        drift = outcome.drift
         if drift.any:
-            context.log.warning(f"schema drift in {context.partition_key}: {drift_sentence(drift)}")
-        permission_warning = missing_permission_warning(client, content_type.name)
-        if permission_warning:
-            context.log.warning(permission_warning)
-        return dg.MaterializeResult(
+            context.log.warning(f"schema drift in {key}: {drift_sentence(drift)}")
+        yield dg.AssetMaterialization(
+            table_key,
+            partition=key,
             metadata={
-                **audit_metadata(report, summary),
+                **audit_metadata(outcome.ingest, outcome.summary),
+                **costs,
                 **drift_metadata(drift),
-                **({"missing_permission": permission_warning} if permission_warning else {}),
                 **published,
             },
-            check_results=audit_check_results(table_key, report, summary),
         )
 
-    return [content_listing, audit_table]
+
+def _check_results(
+    outcome: WindowLanding, list_key: dg.AssetKey, table_key: dg.AssetKey
+) -> list[tuple[str, dg.AssetCheckResult]]:
+    """The window's check results, each with the window it is about."""
+    results = []
+    if outcome.listing is not None:
+        results += listing_check_results(list_key, outcome.listing, table_key.to_user_string())
+    if outcome.ingest is not None:
+        results += audit_check_results(
+            table_key, outcome.ingest, outcome.summary, outcome.verification
+        )
+    return [(outcome.window.label, result) for result in results]
 
 
-def _copies(
-    storage: StorageResource, content_type: ContentType, partition: WindowPartition
-) -> WindowCopies:
-    """The window's copies in the object store (no-ops when none is configured)."""
-    return WindowCopies(
-        storage.object_store(),
-        storage.layout(),
-        content_type.name,
-        partition.tenant,
-        partition.window,
+def _key(result: dg.AssetCheckResult) -> dg.AssetCheckKey:
+    return dg.AssetCheckKey(result.asset_key, result.check_name)
+
+
+def _fail_for(failures: list[WindowFailure], windows: int) -> None:
+    """Fail the step naming every failed window (the landed ones stay materialized); a run of
+    one window fails with that window's own error, retry policy included.
+    """
+    if not failures:
+        return
+    if windows == 1:
+        with reported_as_failure():
+            raise failures[0].error
+    raise dg.Failure(
+        description=f"{len(failures)} of {windows} window(s) failed (the others landed): "
+        + " | ".join(f"{failure.window.label}: {failure.error}" for failure in failures[:10]),
+        metadata={
+            "failed_windows": dg.MetadataValue.json([failure.window.label for failure in failures])
+        },
     )

@@ -1,5 +1,6 @@
-"""Asset checks evaluated on each audit partition as it is written: Ids are unique, and every
-listed blob was fetched (an expired blob is loss and fails the check loudly).
+"""Asset checks evaluated on each audit partition as it is written: Ids are unique, every
+listed blob was fetched (an expired blob is loss and fails the check loudly), and the file on
+disk is the one the ledger records (`o365-pipeline verify`, for this partition only).
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from o365_pipeline.pipeline.audit_table import IngestReport
 from o365_pipeline.pipeline.freshness import tenant_freshness
 from o365_pipeline.pipeline.listing import ListingReport
 from o365_pipeline.pipeline.partition_summary import PartitionSummary
+from o365_pipeline.pipeline.verification import VerificationReport
 from o365_pipeline.tenants.directory import TenantDirectory
 
 IDS_UNIQUE = "ids_unique"
 ALL_BLOBS_FETCHED = "all_listed_blobs_fetched"
 PARTITION_HAS_LISTED_BLOBS = "partition_has_every_listed_blob"
+FILE_MATCHES_LEDGER = "partition_file_matches_ledger"
 
 
 def listing_check_specs(asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
@@ -71,13 +74,23 @@ def audit_check_specs(asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
             description="Every blob of the window's listing was fetched; an "
             "expired or failed blob is data loss.",
         ),
+        dg.AssetCheckSpec(
+            FILE_MATCHES_LEDGER,
+            asset=asset_key,
+            description="The partition's Parquet file has the SHA-256 and row count its ledger "
+            "row records, the ledger agrees with the listing, and no other Parquet file sits "
+            "beside it (the checks of `o365-pipeline verify`).",
+        ),
     ]
 
 
 def audit_check_results(
-    asset_key: dg.AssetKey, report: IngestReport, summary: PartitionSummary
+    asset_key: dg.AssetKey,
+    report: IngestReport,
+    summary: PartitionSummary,
+    verification: VerificationReport,
 ) -> list[dg.AssetCheckResult]:
-    """Evaluate both checks for one written partition."""
+    """Evaluate the checks for one written partition (`verification`: of that partition)."""
     missing = [outcome for outcome in report.outcomes if outcome.status != "fetched"]
     return [
         dg.AssetCheckResult(
@@ -101,7 +114,61 @@ def audit_check_results(
                 ),
             },
         ),
+        dg.AssetCheckResult(
+            asset_key=asset_key,
+            check_name=FILE_MATCHES_LEDGER,
+            passed=verification.clean,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description="; ".join(finding.line() for finding in verification.findings) or None,
+            metadata={
+                "files_checked": verification.files_checked,
+                "findings": dg.MetadataValue.json(
+                    [
+                        {"kind": finding.kind.value, "path": finding.path, "detail": finding.detail}
+                        for finding in verification.findings
+                    ]
+                ),
+            },
+        ),
     ]
+
+
+def merged_check_results(
+    results: list[tuple[str, dg.AssetCheckResult]],
+) -> list[dg.AssetCheckResult]:
+    """One result per check for a run of many windows (Dagster takes one per check and step):
+    passed only when it passed for every window, naming the windows where it did not. A run of
+    one window keeps that window's result as it is.
+    """
+    grouped: dict[tuple, list[tuple[str, dg.AssetCheckResult]]] = {}
+    for label, result in results:
+        grouped.setdefault((result.asset_key, result.check_name), []).append((label, result))
+    merged = []
+    for (asset_key, check_name), pairs in grouped.items():
+        if len(pairs) == 1:
+            merged.append(pairs[0][1])
+            continue
+        failing = [(label, result) for label, result in pairs if not result.passed]
+        severities = {result.severity for _, result in failing} or {pairs[0][1].severity}
+        merged.append(
+            dg.AssetCheckResult(
+                asset_key=asset_key,
+                check_name=check_name,
+                passed=not failing,
+                severity=dg.AssetCheckSeverity.ERROR
+                if dg.AssetCheckSeverity.ERROR in severities
+                else dg.AssetCheckSeverity.WARN,
+                description="; ".join(
+                    f"{label}: {result.description or 'failed'}" for label, result in failing
+                )[:2000]
+                or None,
+                metadata={
+                    "windows_checked": len(pairs),
+                    "windows_failing": dg.MetadataValue.json([label for label, _ in failing]),
+                },
+            )
+        )
+    return merged
 
 
 def build_freshness_check(

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import dagster as dg
 
+from o365_pipeline.api.transport import RequestStats
 from o365_pipeline.pipeline.audit_table import IngestReport
 from o365_pipeline.pipeline.listing import ListingReport
 from o365_pipeline.pipeline.partition_summary import PartitionSummary
@@ -48,6 +49,18 @@ def audit_metadata(
         "ledger_status": ledger.status,
         "path": dg.MetadataValue.path(str(report.write.path)),
         "preview": dg.MetadataValue.md(_markdown_table(summary.preview)),
+    }
+
+
+def request_metadata(stats: RequestStats) -> dict[str, dg.RawMetadataValue]:
+    """What the window's requests cost: sent, retried, throttled, and seconds spent waiting."""
+    return {
+        "api_requests": stats.requests,
+        "api_retries": stats.retries,
+        "api_throttled": stats.throttled,
+        "api_seconds_waited": round(stats.seconds_waited, 3),
+        "api_seconds_rate_limited": round(stats.seconds_rate_limited, 3),
+        "api_token_renewals": stats.token_renewals,
     }
 
 

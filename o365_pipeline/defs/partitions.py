@@ -91,3 +91,19 @@ def decode_partition(context: dg.AssetExecutionContext) -> WindowPartition:
     return WindowPartition(
         tenant=keys[TENANT_DIMENSION], window=Window(start, start + timedelta(hours=1))
     )
+
+
+def decode_partitions(context: dg.AssetExecutionContext) -> dict[str, list[Window]]:
+    """The run's windows by tenant, each tenant's in time order (one window for a run of one
+    partition; a range for a single-run backfill).
+    """
+    definition = context.assets_def.partitions_def
+    by_tenant: dict[str, list[Window]] = {}
+    for text in context.partition_keys:
+        key = definition.get_partition_key_from_str(str(text))
+        keys = key.keys_by_dimension
+        start = datetime.strptime(keys[WINDOW_DIMENSION], "%Y-%m-%d-%H:%M").replace(tzinfo=UTC)
+        by_tenant.setdefault(keys[TENANT_DIMENSION], []).append(
+            Window(start, start + timedelta(hours=1))
+        )
+    return {tenant: sorted(windows, key=lambda w: w.start) for tenant, windows in by_tenant.items()}

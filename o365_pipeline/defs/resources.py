@@ -77,6 +77,10 @@ class ManagementApiResource(dg.ConfigurableResource):
     login_base_url: str | None = Field(
         default=None, description="Override the login base URL; unset = the cloud's login host."
     )
+    graph_base_url: str | None = Field(
+        default=None,
+        description="Override Microsoft Graph's base URL (service health); unset = the cloud's.",
+    )
     ca_bundle: str | None = Field(
         default=None,
         description="PEM file of CAs to trust for both hosts; unset = the system trust store.",
@@ -101,6 +105,43 @@ class ManagementApiResource(dg.ConfigurableResource):
         description="First wait before retrying a failed call when the API gives no "
         "Retry-After (doubles per attempt, capped at 60 s).",
     )
+    max_retry_attempts: int = Field(default=8, description="Attempts per request.")
+    max_retry_wait_seconds: float = Field(
+        default=900.0, description="Seconds of retry waits one request may add up to."
+    )
+    request_deadline_seconds: float = Field(
+        default=600.0, description="Seconds one request may take, connect to last byte."
+    )
+    window_deadline_seconds: float = Field(
+        default=3600.0, description="Seconds listing (or fetching) one window may take."
+    )
+    max_pages_per_window: int = Field(
+        default=2000, description="Listing pages one window may take before it counts as a loop."
+    )
+
+    def client_tuning(self) -> dict[str, object]:
+        """The client settings besides endpoint and tenant (the CLI builds its plain clients
+        with the same, so a command and a run behave alike).
+        """
+        return {
+            "publisher_id": self.publisher_id,
+            "max_concurrent_fetches": self.max_concurrent_fetches,
+            "timeout_seconds": self.timeout_seconds,
+            "retry": self.retry_policy(),
+            "rate_limit_per_minute": self.rate_limit_per_minute or None,
+            "rate_limit_folder": self.rate_limit_folder,
+        }
+
+    def retry_policy(self) -> RetryPolicy:
+        """The bounds on retries and waits that this resource's clients use."""
+        return RetryPolicy(
+            max_attempts=self.max_retry_attempts,
+            initial_backoff_seconds=self.retry_initial_backoff_seconds,
+            max_total_wait_seconds=self.max_retry_wait_seconds,
+            request_deadline_seconds=self.request_deadline_seconds,
+            window_deadline_seconds=self.window_deadline_seconds,
+            max_pages_per_window=self.max_pages_per_window,
+        )
 
     def endpoint(self, all_tenants: tuple[Tenant, ...]) -> Endpoint:
         """Where this deployment's calls go, and as which app (`all_tenants` matters only to
@@ -115,6 +156,7 @@ class ManagementApiResource(dg.ConfigurableResource):
                 self.client_secret, self.client_certificate_file, self.client_certificate_thumbprint
             ),
             cloud=self.cloud,
+            graph_base_url=self.graph_base_url,
         )
 
     def client_for(
@@ -127,15 +169,7 @@ class ManagementApiResource(dg.ConfigurableResource):
         with the tenant's own app registration when its registry `entry` names one.
         """
         settings = client_settings_for(
-            self.endpoint(all_tenants),
-            tenant,
-            entry,
-            publisher_id=self.publisher_id,
-            max_concurrent_fetches=self.max_concurrent_fetches,
-            timeout_seconds=self.timeout_seconds,
-            retry=RetryPolicy(initial_backoff_seconds=self.retry_initial_backoff_seconds),
-            rate_limit_per_minute=self.rate_limit_per_minute or None,
-            rate_limit_folder=self.rate_limit_folder,
+            self.endpoint(all_tenants), tenant, entry, **self.client_tuning()
         )
         with _clients_lock:
             if settings not in _clients:

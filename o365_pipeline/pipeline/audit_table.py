@@ -7,15 +7,20 @@ Rules followed here:
   later run can complete it. Nothing is skipped silently.
 - Blobs are fetched concurrently but consumed in listing order, so the same listing always
   yields the same rows (the first delivery of a duplicated Id wins).
+- The ledger names the audit file in place with its row count and SHA-256: the one just
+  committed, or after a failed window the previous good one (still in place), so
+  `o365-pipeline verify` can check whatever analysts query.
 """
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+
+import pyarrow as pa
 
 from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.content import ContentBlob
@@ -24,7 +29,7 @@ from o365_pipeline.api.windows import Window
 from o365_pipeline.errors import PipelineError
 from o365_pipeline.records.blob_reader import MalformedBlobError, read_blob_batches
 from o365_pipeline.storage.layout import DataLayout
-from o365_pipeline.storage.ledger import BlobOutcome, LedgerEntry, write_ledger
+from o365_pipeline.storage.ledger import BlobOutcome, LedgerEntry, read_ledger, write_ledger
 from o365_pipeline.storage.listings import load_listing
 from o365_pipeline.storage.partition_writer import AuditPartitionWriter, PartitionWriteResult
 
@@ -75,7 +80,8 @@ def ingest_window(
         IncompleteWindowError: a blob failed for a reason other than expiry.
 
     """
-    blobs = load_listing(layout.listing_file(content_type, tenant, window.start))
+    blobs = load_listing(layout.listing_file(content_type, tenant, window.start), content_type)
+    ledger_file = layout.ledger_file(content_type, tenant, window.start)
     started_at = clock()
     outcomes: list[BlobOutcome] = []
     with (
@@ -107,11 +113,17 @@ def ingest_window(
         )
         if failures:
             entry = _ledger_entry(**entry_kwargs, write=None, finished_at=clock())
-            write_ledger(layout.ledger_file(content_type, tenant, window.start), entry, outcomes)
+            write_ledger(ledger_file, _keeping_file_of(entry, ledger_file), outcomes)
             raise IncompleteWindowError(tenant, content_type, window, failures)
         write = writer.commit()
     entry = _ledger_entry(**entry_kwargs, write=write, finished_at=clock())
-    write_ledger(layout.ledger_file(content_type, tenant, window.start), entry, outcomes)
+    entry = replace(
+        entry,
+        file_path=write.path.relative_to(layout.root).as_posix(),
+        file_rows=write.file_rows,
+        file_sha256=write.file_sha256,
+    )
+    write_ledger(ledger_file, entry, outcomes)
     return IngestReport(ledger=entry, outcomes=tuple(outcomes), write=write)
 
 
@@ -161,6 +173,26 @@ def _land_blob(
     finally:
         result.unlink(missing_ok=True)
     return outcome("fetched", records, None)
+
+
+def _keeping_file_of(entry: LedgerEntry, ledger_file: Path) -> LedgerEntry:
+    """`entry` naming the file the previous ledger named: a failed window leaves that file in
+    place, so its checksum stays the one to verify against. A damaged previous ledger is not
+    read: the entry then records no checksum, which `verify` reports.
+    """
+    try:
+        previous = read_ledger(ledger_file)
+    except (pa.ArrowException, OSError, ValueError, TypeError):
+        return entry
+    if previous is None:
+        return entry
+    kept, _ = previous
+    return replace(
+        entry,
+        file_path=kept.file_path,
+        file_rows=kept.file_rows,
+        file_sha256=kept.file_sha256,
+    )
 
 
 def _ledger_entry(

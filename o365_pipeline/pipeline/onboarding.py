@@ -14,6 +14,7 @@ from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.clouds import CLOUDS
 from o365_pipeline.api.errors import ManagementApiError
 from o365_pipeline.content_types import CONTENT_TYPES
+from o365_pipeline.pipeline.service_health import check_service_health_access
 from o365_pipeline.tenants.registry import RegisteredTenant
 
 REQUIRED_ROLES = ("ActivityFeed.Read", "ActivityFeed.ReadDlp", "ServiceHealth.Read")
@@ -75,6 +76,8 @@ def diagnose(client: ManagementApiClient, now: datetime) -> list[Finding]:
             else "",
         )
     )
+    health = check_service_health_access(client.settings)
+    findings.append(Finding("service health (Graph)", health.ok, health.detail, health.fix))
     if "ActivityFeed.Read" in missing:
         return findings
 

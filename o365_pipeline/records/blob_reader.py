@@ -23,13 +23,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from o365_pipeline.api.blob_body import BlobShapeError, check_array_envelope
 from o365_pipeline.errors import PipelineError
-from o365_pipeline.records.blob_splitter import (
-    SPLIT_ABOVE_BYTES,
-    BlobShapeError,
-    check_array_envelope,
-    split_array_file,
-)
+from o365_pipeline.records.blob_splitter import SPLIT_ABOVE_BYTES, split_array_file
 from o365_pipeline.records.record_types import RECORD_TYPE_NAMES
 from o365_pipeline.records.schema import AUDIT_SCHEMA
 

@@ -6,6 +6,10 @@ about 150 MB beyond the process's baseline, while 8 MB pieces read one after ano
 same as one piece. Blobs of tens of MB exist (one peer's collector dies on a 68 MB blob), so
 large bodies are cut before conversion and memory no longer grows with the size of a blob.
 Only blobs above `SPLIT_ABOVE_BYTES` pay for the extra pass.
+
+Hostile bodies end as one `BlobShapeError` naming the problem, never a raw exception: bytes
+that are not UTF-8, an element nested deeper than Python's parser goes (about a thousand
+levels; no audit record comes close), or an element longer than any record may be.
 """
 
 from __future__ import annotations
@@ -15,49 +19,16 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from o365_pipeline.errors import PipelineError
+from o365_pipeline.api.blob_body import BlobShapeError
 
 SPLIT_ABOVE_BYTES = 8 << 20
 PIECE_BYTES = 4 << 20
 _READ_BYTES = 1 << 20
+# Bounds the text held at once (one element and one read); the reader refuses elements over
+# its own 16 MB limit anyway, so nothing valid is refused here.
+MAX_ELEMENT_CHARACTERS = (16 << 20) + _READ_BYTES
 _DECODER = json.JSONDecoder()
 _SPACE = " \t\n\r"
-
-
-class BlobShapeError(PipelineError, ValueError):
-    """The body is not a JSON array (or is cut short); the message says where."""
-
-
-_ENVELOPE_PROBE_BYTES = 4096
-_UTF8_BOM = b"\xef\xbb\xbf"
-
-
-def check_array_envelope(path: Path) -> None:
-    """Refuse a body that cannot be one complete JSON array, whatever its framing said.
-
-    A body cut short can still arrive with an honest-looking Content-Length, chunked end or
-    closed connection, and a JSON reader may accept what it got: an empty or whitespace body,
-    or an array cut after a comma or after a complete element. Every complete array starts with
-    `[` and ends with `]` with no comma before it, so the first and last bytes decide those
-    cases without reading the middle (the reader then checks everything in between).
-
-    Raises:
-        BlobShapeError: naming what is wrong with the envelope.
-
-    """
-    size = path.stat().st_size
-    with open(path, "rb") as handle:
-        head = handle.read(_ENVELOPE_PROBE_BYTES).removeprefix(_UTF8_BOM).lstrip(b" \t\r\n")
-        handle.seek(max(0, size - _ENVELOPE_PROBE_BYTES))
-        tail = handle.read().rstrip(b" \t\r\n")
-    if not head:
-        raise BlobShapeError("the body is empty or only whitespace, not a JSON array")
-    if not head.startswith(b"["):
-        raise BlobShapeError(f"the body starts with {head[:20]!r}, not with a JSON array")
-    if not tail.endswith(b"]"):
-        raise BlobShapeError(f"the body ends with {tail[-20:]!r}: the array is not closed (cut)")
-    if tail[:-1].rstrip(b" \t\r\n").endswith(b","):
-        raise BlobShapeError("the array ends with a comma before `]` (cut or not JSON)")
 
 
 def split_array_file(path: Path, folder: Path, piece_bytes: int = PIECE_BYTES) -> list[Path]:
@@ -95,8 +66,17 @@ def _elements(path: Path) -> Iterator[str]:
     with open(path, "rb") as handle:
         while True:
             chunk = handle.read(_READ_BYTES)
-            buffer = buffer[position:] + decoder.decode(chunk, final=not chunk)
+            try:
+                buffer = buffer[position:] + decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as error:
+                offset = handle.tell() - len(chunk) + error.start
+                raise BlobShapeError(f"the body is not UTF-8 (byte {offset})") from None
             position = 0
+            if len(buffer) > MAX_ELEMENT_CHARACTERS:
+                raise BlobShapeError(
+                    f"an element is longer than {(MAX_ELEMENT_CHARACTERS - _READ_BYTES) >> 20} MB "
+                    "(no audit record is)"
+                )
             while True:
                 position = _skip_space(buffer, position)
                 if position >= len(buffer):
@@ -115,6 +95,10 @@ def _elements(path: Path) -> Iterator[str]:
                     continue
                 try:
                     _, end = _DECODER.raw_decode(buffer, position)
+                except RecursionError:
+                    raise BlobShapeError(
+                        f"element at character {position} is nested too deeply"
+                    ) from None
                 except json.JSONDecodeError as error:
                     if chunk:  # maybe the element continues in the next read
                         break

@@ -7,6 +7,7 @@ aware UTC hour), so nothing from the outside can steer a write elsewhere.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,22 @@ AUDIT = "audit"
 LISTINGS = "listings"
 LEDGER = "ledger"
 CATALOG = "catalog"
+
+
+@dataclass(frozen=True)
+class StoredPartition:
+    """The content type, tenant and hour a partition folder stands for, read back from its path
+    (so a file can be placed even when its own bytes cannot be read).
+    """
+
+    content_type: str
+    tenant: str
+    window_start: datetime
+
+    @property
+    def label(self) -> str:
+        """E.g. `Audit.Exchange contoso 2026-11-25T09:00Z`."""
+        return f"{self.content_type} {self.tenant} {self.window_start:%Y-%m-%dT%H:%MZ}"
 
 
 class DataLayout:
@@ -46,6 +63,24 @@ class DataLayout:
         """A DuckDB glob over one area (`audit`, `listings`, `ledger`), optionally one type."""
         type_part = f"content_type={content_type_named(content_type).name}" if content_type else "*"
         return str(self.root / area / type_part / "*" / "*" / "*" / file_name)
+
+    def partition_of(self, path: Path) -> StoredPartition | None:
+        """The partition a file under any area belongs to, or None when its folders do not
+        follow this layout (a stray file someone put there, an unknown content type, a name
+        that is no customer name).
+        """
+        folders = Path(path).parent.parts[-4:]
+        keys = ("content_type=", "tenant=", "date=", "hour=")
+        if len(folders) != 4 or not all(map(str.startswith, folders, keys)):
+            return None
+        content_type, tenant, day, hour = (folder.split("=", 1)[1] for folder in folders)
+        try:
+            start = datetime.strptime(f"{day} {hour}", "%Y-%m-%d %H").replace(tzinfo=UTC)
+            spelled_exactly = content_type_named(content_type).name == content_type
+            validate_customer_name(tenant)
+        except ValueError:  # also UnknownContentTypeError and InvalidTenantError
+            return None
+        return StoredPartition(content_type, tenant, start) if spelled_exactly else None
 
     def _partition_dir(
         self, area: str, content_type: str, tenant: str, window_start: datetime

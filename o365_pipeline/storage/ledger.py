@@ -4,6 +4,11 @@ complete?" has an answer.
 
 Each window has two small Parquet files: `ledger.parquet` (the summary row) and
 `ledger_blobs.parquet` (one row per listed blob), each replaced atomically.
+
+The summary row also names the audit Parquet file the window committed (`file_path`, relative
+to the data folder), its row count (`file_rows`) and the SHA-256 of its bytes (`file_sha256`),
+so `o365-pipeline verify` can prove the file on disk is the one written. Ledgers written before
+these columns existed still read: the three are None there ("no checksum recorded").
 """
 
 from __future__ import annotations
@@ -41,6 +46,9 @@ class LedgerEntry:
     started_at: datetime
     finished_at: datetime
     status: str
+    file_path: str | None = None
+    file_rows: int | None = None
+    file_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,35 +63,20 @@ class BlobOutcome:
     error: str | None
 
 
-LEDGER_SCHEMA = pa.schema(
-    [
-        (
-            field.name,
-            _TIMESTAMP
-            if field.type == "datetime"
-            else pa.int64()
-            if field.type == "int"
-            else pa.string(),
-        )
-        for field in fields(LedgerEntry)
-    ]
-)
+_ARROW_TYPES = {
+    "datetime": _TIMESTAMP,
+    "int": pa.int64(),
+    "int | None": pa.int64(),
+    "str": pa.string(),
+    "str | None": pa.string(),
+}
+LEDGER_SCHEMA = pa.schema([(field.name, _ARROW_TYPES[field.type]) for field in fields(LedgerEntry)])
 BLOB_SCHEMA = pa.schema(
     [
         ("tenant", pa.string()),
         ("content_type", pa.string()),
         ("window_start", _TIMESTAMP),
-        *[
-            (
-                field.name,
-                _TIMESTAMP
-                if field.type == "datetime"
-                else pa.int64()
-                if field.type == "int"
-                else pa.string(),
-            )
-            for field in fields(BlobOutcome)
-        ],
+        *[(field.name, _ARROW_TYPES[field.type]) for field in fields(BlobOutcome)],
     ]
 )
 
@@ -107,16 +100,34 @@ def read_ledger(path: Path) -> tuple[LedgerEntry, list[BlobOutcome]] | None:
     """The ledger of one window, or None when the window was never ingested."""
     if not path.exists():
         return None
-    (row,) = pq.read_table(path).to_pylist()
-    entry = LedgerEntry(**_utc(row))
     blobs_path = path.with_name(BLOBS_FILE_NAME)
-    blob_rows = pq.read_table(blobs_path).to_pylist() if blobs_path.exists() else []
+    outcomes = read_blob_outcomes(blobs_path) if blobs_path.exists() else []
+    return read_ledger_entry(path), outcomes
+
+
+def read_ledger_entry(path: Path) -> LedgerEntry:
+    """The summary row at `path` (columns added since it was written take their defaults).
+
+    Raises:
+        pyarrow.ArrowException, OSError, ValueError, TypeError: the file is damaged.
+
+    """
+    (row,) = pq.read_table(path).to_pylist()
+    return LedgerEntry(**_utc(row))
+
+
+def read_blob_outcomes(path: Path) -> list[BlobOutcome]:
+    """The blob rows at `path`, in listing order.
+
+    Raises:
+        pyarrow.ArrowException, OSError, ValueError, TypeError: the file is damaged.
+
+    """
     names = {field.name for field in fields(BlobOutcome)}
-    outcomes = [
+    return [
         BlobOutcome(**_utc({key: value for key, value in blob.items() if key in names}))
-        for blob in blob_rows
+        for blob in pq.read_table(path).to_pylist()
     ]
-    return entry, outcomes
 
 
 def _write(path: Path, table: pa.Table) -> None:

@@ -5,7 +5,8 @@ Microsoft delivers the same record more than once; inside a partition the first 
 listing order) is kept. The Ids already written are remembered in an `IdSet` (16 bytes each,
 beyond a million of them on disk beside the partition), so memory does not grow with the hour.
 The file is only published by `commit()`: leaving the `with` block any other way leaves the
-previous good file untouched.
+previous good file untouched. `commit()` hashes and counts the closed temporary file before the
+rename, so the ledger describes exactly the bytes that were published.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pyarrow.parquet as pq
 
 from o365_pipeline.records.schema import AUDIT_SCHEMA
 from o365_pipeline.storage.atomic import discard, publish, temporary_path_for
+from o365_pipeline.storage.checksum import sha256_of_file
 from o365_pipeline.storage.id_set import IdSet
 
 
@@ -34,6 +36,8 @@ class PartitionWriteResult:
     bytes_written: int
     creation_time_min: datetime | None
     creation_time_max: datetime | None
+    file_rows: int
+    file_sha256: str
 
 
 class AuditPartitionWriter:
@@ -79,6 +83,8 @@ class AuditPartitionWriter:
         """Close the file and atomically put it in place of the previous partition file."""
         self._writer.close()
         size = self._temporary.stat().st_size
+        file_rows = pq.read_metadata(self._temporary).num_rows
+        file_sha256 = sha256_of_file(self._temporary)
         publish(self._temporary, self.path)
         self._finished = True
         return PartitionWriteResult(
@@ -88,6 +94,8 @@ class AuditPartitionWriter:
             bytes_written=size,
             creation_time_min=self._creation_min,
             creation_time_max=self._creation_max,
+            file_rows=file_rows,
+            file_sha256=file_sha256,
         )
 
 

@@ -7,19 +7,28 @@ cost is paid at query time: DuckDB hashes (tenant, Id) over every row it scans f
 `audit_all`. A filter on `tenant` is pushed below the de-duplication (it is a partition key of
 the window); filters on other columns apply after it. Per-content-type views skip the step
 and show every stored delivery.
+
+A file whose Parquet footer cannot be read (truncated, overwritten, not Parquet at all) is left
+out of the views and reported, so the rest of the data stays queryable: the views then list
+the readable files explicitly instead of globbing, until the damaged one is repaired and the
+views are refreshed (`o365-pipeline verify` tells what to re-materialize).
 """
 
 from __future__ import annotations
 
 import glob
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 import duckdb
 import pyarrow as pa
 
 from o365_pipeline.content_types import CONTENT_TYPES
 from o365_pipeline.records.schema import AUDIT_SCHEMA, COMMON_COLUMNS, INGESTION_COLUMNS
+from o365_pipeline.storage.damaged_files import DamagedFile, find_damaged
+from o365_pipeline.storage.health_views import create_health_views
 from o365_pipeline.storage.layout import AUDIT, LEDGER, LISTINGS, DataLayout
 from o365_pipeline.storage.ledger import BLOB_SCHEMA, BLOBS_FILE_NAME, LEDGER_SCHEMA
 from o365_pipeline.storage.listings import LISTING_SCHEMA
@@ -37,24 +46,39 @@ _DUCKDB_TYPES = {
 }
 
 
+_LOG = logging.getLogger(__name__)
+
+
+def log_damaged(damaged: DamagedFile) -> None:
+    """The default report of a skipped file: a warning on this module's logger."""
+    _LOG.warning(damaged.sentence())
+
+
 def connect(
-    data_root: Path, database: str = ":memory:", store: ObjectStore | None = None
+    data_root: Path,
+    database: str = ":memory:",
+    store: ObjectStore | None = None,
+    on_damaged: Callable[[DamagedFile], None] = log_damaged,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with every view defined over `data_root`, or over the object
-    store's copy of it when `store` is given.
+    store's copy of it when `store` is given; each file left out as damaged goes to
+    `on_damaged`.
     """
     connection = duckdb.connect(database)
     connection.execute("SET TimeZone = 'UTC'")
     if store is not None:
         store.register(connection)
-    refresh_views(connection, data_root, store)
+    for damaged in refresh_views(connection, data_root, store):
+        on_damaged(damaged)
     return connection
 
 
-def create_database_file(data_root: Path, path: Path) -> None:
+def create_database_file(
+    data_root: Path, path: Path, on_damaged: Callable[[DamagedFile], None] = log_damaged
+) -> None:
     """Write a DuckDB database file whose views read the Parquet under `data_root`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with connect(Path(data_root).resolve(), str(path)):
+    with connect(Path(data_root).resolve(), str(path), on_damaged=on_damaged):
         pass
 
 
@@ -79,17 +103,19 @@ GROUP BY tenant, content_type
 
 def refresh_views(
     connection: duckdb.DuckDBPyConnection, data_root: Path, store: ObjectStore | None = None
-) -> None:
-    """(Re)create the views; call after new partitions appear in a long-lived connection."""
-    layout = _Sources(DataLayout(Path(data_root).resolve()), store)
+) -> list[DamagedFile]:
+    """(Re)create the views; call after new partitions appear in a long-lived connection.
+    Returns the files left out because their footer could not be read.
+    """
+    sources = _Sources(DataLayout(Path(data_root).resolve()), store)
+    audit = sources.files(AUDIT)
     for content_type in CONTENT_TYPES:
-        _create(
-            connection,
-            content_type.slug,
-            layout.glob(AUDIT, content_type=content_type.name),
-            AUDIT_SCHEMA,
+        subset = audit.within(
+            sources.pattern(AUDIT, content_type=content_type.name),
+            f"/content_type={content_type.name}/",
         )
-    _create(connection, "audit_all", layout.glob(AUDIT), AUDIT_SCHEMA)
+        _create(connection, content_type.slug, subset, AUDIT_SCHEMA)
+    _create(connection, "audit_all", audit, AUDIT_SCHEMA)
     columns = ", ".join(
         f'"{name}"' for name in (*COMMON_COLUMNS, *INGESTION_COLUMNS, "date", "hour")
     )
@@ -98,10 +124,32 @@ def refresh_views(
         "QUALIFY row_number() OVER (PARTITION BY tenant, Id "
         "ORDER BY content_created, content_id) = 1"
     )
-    _create(connection, "ledger", layout.glob(LEDGER, "ledger.parquet"), LEDGER_SCHEMA)
-    _create(connection, "ledger_blobs", layout.glob(LEDGER, BLOBS_FILE_NAME), BLOB_SCHEMA)
-    _create(connection, "listings", layout.glob(LISTINGS, "listing.parquet"), LISTING_SCHEMA)
+    ledger = sources.files(LEDGER, "ledger.parquet")
+    blobs = sources.files(LEDGER, BLOBS_FILE_NAME)
+    listings = sources.files(LISTINGS, "listing.parquet")
+    _create(connection, "ledger", ledger, LEDGER_SCHEMA)
+    _create(connection, "ledger_blobs", blobs, BLOB_SCHEMA)
+    _create(connection, "listings", listings, LISTING_SCHEMA)
     connection.execute(FRESHNESS_VIEW)
+    create_health_views(connection, Path(data_root).resolve(), store)  # logs its damaged files
+    return [*audit.damaged, *ledger.damaged, *blobs.damaged, *listings.damaged]
+
+
+@dataclass(frozen=True)
+class _Files:
+    """The files a glob matched, split into readable and damaged ones."""
+
+    pattern: str
+    readable: list[str] = field(default_factory=list)
+    damaged: list[DamagedFile] = field(default_factory=list)
+
+    def within(self, pattern: str, marker: str) -> _Files:
+        """The files whose path contains `marker`, under the narrower `pattern`."""
+        return _Files(
+            pattern,
+            [path for path in self.readable if marker in path],
+            [damaged for damaged in self.damaged if marker in damaged.path],
+        )
 
 
 class _Sources:
@@ -111,32 +159,46 @@ class _Sources:
         self._layout = layout
         self._store = store
 
-    def glob(
+    def pattern(
         self, area: str, file_name: str = "*.parquet", content_type: str | None = None
-    ) -> _Pattern:
-        """The pattern, and whether anything matches it yet."""
+    ) -> str:
+        """The glob DuckDB reads: a local path, or the same key in the store."""
         local = self._layout.glob(area, file_name, content_type)
         if self._store is None:
-            return _Pattern(local, bool(glob.glob(local)))
-        relative = Path(local).relative_to(self._layout.root).as_posix()
-        found = self._store.fs.glob(f"{self._store.root}/{relative}")
-        return _Pattern(self._store.key_url(relative), bool(found))
+            return local
+        return self._store.key_url(self._relative(local))
 
+    def files(self, area: str, file_name: str = "*.parquet") -> _Files:
+        """Every file the pattern matches now, with the damaged ones set apart."""
+        local = self._layout.glob(area, file_name)
+        if self._store is None:
+            found = sorted(glob.glob(local))
+            filesystem = None
+        else:
+            root = self._store.root
+            keys = self._store.fs.glob(f"{root}/{self._relative(local)}")
+            found = sorted(self._store.key_url(key[len(root) + 1 :]) for key in keys)
+            filesystem = self._store.fs
+        damaged = find_damaged(found, filesystem)
+        skipped = {file.path for file in damaged}
+        return _Files(
+            self.pattern(area, file_name), [path for path in found if path not in skipped], damaged
+        )
 
-class _Pattern(NamedTuple):
-    """A glob pattern, and whether it matched anything when built."""
-
-    text: str
-    matches: bool
+    def _relative(self, local: str) -> str:
+        return Path(local).relative_to(self._layout.root).as_posix()
 
 
 def _create(
-    connection: duckdb.DuckDBPyConnection, name: str, pattern: _Pattern, schema: pa.Schema
+    connection: duckdb.DuckDBPyConnection, name: str, files: _Files, schema: pa.Schema
 ) -> None:
-    if pattern.matches:
-        source = f"SELECT * FROM read_parquet('{_quoted(pattern.text)}', {_HIVE_OPTIONS})"
-    else:
+    if not files.readable:
         source = _empty_select(schema)
+    elif not files.damaged:  # a glob keeps seeing partitions that land after this
+        source = f"SELECT * FROM read_parquet('{_quoted(files.pattern)}', {_HIVE_OPTIONS})"
+    else:
+        listed = ", ".join(f"'{_quoted(path)}'" for path in files.readable)
+        source = f"SELECT * FROM read_parquet([{listed}], {_HIVE_OPTIONS})"
     connection.execute(f'CREATE OR REPLACE VIEW "{name}" AS {source}')
 
 

@@ -29,6 +29,7 @@ class Endpoint:
         cloud: the deployment's default cloud, for tenants registered as commercial.
         per_tenant_apps: whether registry entries may bring their own app registration
             (not for the local emulator, which knows one app).
+        graph_base_url: Microsoft Graph's host (service health); None = the tenant's cloud's.
 
     """
 
@@ -39,6 +40,7 @@ class Endpoint:
     credential: ClientSecret | ClientCertificate
     cloud: str = "commercial"
     per_tenant_apps: bool = True
+    graph_base_url: str | None = None
 
 
 def shared_app_endpoint(settings: Settings) -> Endpoint:
@@ -56,6 +58,7 @@ def shared_app_endpoint(settings: Settings) -> Endpoint:
             settings.client_certificate_thumbprint,
         ),
         cloud=settings.cloud,
+        graph_base_url=settings.graph_base_url,
     )
 
 
@@ -93,6 +96,7 @@ def client_settings_for(
         api_base_url=endpoint.api_base_url,
         login_base_url=endpoint.login_base_url,
         ca_bundle=endpoint.ca_bundle,
+        graph_base_url=endpoint.graph_base_url,
         **tuning,
     )
     if entry is not None and endpoint.per_tenant_apps:

@@ -3,7 +3,9 @@
 `StaticTenants` is a fixed tuple (tests, one-off tools). `RegistryTenants` reads the tenant
 registry file on every call, so a tenant added with `o365-pipeline tenants add` is served by
 the running code location at once; until the registry exists, it serves the tenant configured
-in the environment (or the demo tenants), so a fresh checkout still works with no set-up.
+in the environment (or the demo tenants), so a fresh checkout still works with no set-up. A
+registered tenant still waiting for admin consent (`o365-pipeline onboard`) is not served: it
+gets no partitions and no scheduled runs until its consent is recorded.
 """
 
 from __future__ import annotations
@@ -66,21 +68,38 @@ class RegistryTenants(TenantDirectory):
         self._always = tuple(always)
 
     def all(self) -> tuple[Tenant, ...]:
-        """Registered tenants (or the fallback before the first registration), then `always`
-        minus any whose name or tenant id a registered tenant already uses.
+        """Registered tenants whose consent is not pending (or the fallback before the first
+        registration), then `always` minus any whose name or tenant id a registered tenant
+        already uses (pending ones included: their demo namesake must not be served instead).
         """
         if not self.registry.exists():
-            served = self._fallback
+            served, registered = self._fallback, self._fallback
         else:
-            served = tuple(entry.tenant for entry in self.registry.tenants())
-        names = {tenant.name for tenant in served}
-        ids = {tenant.tenant_id for tenant in served}
+            registered = tuple(entry.tenant for entry in self.registry.tenants())
+            served = tuple(
+                entry.tenant for entry in self.registry.tenants() if not entry.consent_pending
+            )
+        names = {tenant.name for tenant in registered}
+        ids = {tenant.tenant_id for tenant in registered}
         extra = tuple(
             tenant
             for tenant in self._always
             if tenant.name not in names and tenant.tenant_id not in ids
         )
         return served + extra
+
+    def get(self, name: str) -> Tenant:
+        """The served tenant called `name`; a registered one still waiting for admin consent
+        is refused with what to do.
+        """
+        entry = self.entry(name)
+        if entry is not None and entry.consent_pending:
+            raise RegistryError(
+                f"Tenant {name!r} waits for admin consent (asked {entry.consent_pending_since}) "
+                f"and is not served yet: have an administrator of {entry.tenant_id} accept "
+                f"with `o365-pipeline onboard {name} {entry.tenant_id}`."
+            )
+        return super().get(name)
 
     def entry(self, name: str) -> RegisteredTenant | None:
         """The registry entry of `name`, if registered."""

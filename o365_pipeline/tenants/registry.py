@@ -9,6 +9,11 @@ its certificate; entries without either use the shared app registration
 (`O365_CLIENT_ID` / `O365_CLIENT_SECRET`), the usual set-up of a multi-tenant app serving many
 customers.
 
+An entry registered by `o365-pipeline onboard` waits for admin consent
+(`consent_pending_since`) until an administrator of the tenant grants it: until then the
+tenant is not served (no partitions, no schedule), only kept so consent can be asked again.
+Entries without the field (`tenants add`, older files) are served.
+
 Writes take an exclusive lock and replace the file atomically, so two `tenants add` at once
 both land and a reader never sees half a file.
 """
@@ -19,7 +24,7 @@ import fcntl
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,6 +58,10 @@ class RegisteredTenant:
     client_secret_env: str | None = None
     certificate_file: str | None = None
     certificate_thumbprint: str | None = None
+    # Admin consent: asked for since (ISO 8601 UTC; None = not waiting), granted at (when
+    # `onboard` / `consent-complete` recorded Entra's answer; None for entries added otherwise).
+    consent_pending_since: str | None = None
+    consent_granted_at: str | None = None
 
     def __post_init__(self) -> None:
         validate_customer_name(self.name)
@@ -73,6 +82,11 @@ class RegisteredTenant:
     def tenant(self) -> Tenant:
         """The plain `Tenant` the API layer works with."""
         return Tenant(name=self.name, tenant_id=self.tenant_id, cloud=self.cloud)
+
+    @property
+    def consent_pending(self) -> bool:
+        """Whether the tenant waits for admin consent (and so is not served yet)."""
+        return self.consent_pending_since is not None
 
 
 class TenantRegistry:
@@ -134,6 +148,22 @@ class TenantRegistry:
                     )
             entries.append(entry)
         return entry
+
+    def awaiting_consent(self) -> tuple[RegisteredTenant, ...]:
+        """The tenants registered by `onboard` whose admin consent is not recorded yet."""
+        return tuple(entry for entry in self.tenants() if entry.consent_pending)
+
+    def record_consent(self, name: str, granted_at: datetime | None = None) -> RegisteredTenant:
+        """Record that an administrator granted admin consent: the tenant is served from now."""
+        stamp = (granted_at or datetime.now(UTC)).isoformat(timespec="seconds")
+        with self._locked() as entries:
+            for position, existing in enumerate(entries):
+                if existing.name == name:
+                    entries[position] = replace(
+                        existing, consent_pending_since=None, consent_granted_at=stamp
+                    )
+                    return entries[position]
+        raise RegistryError(f"No tenant called {name!r} in {self.path}.")
 
     def remove(self, name: str) -> RegisteredTenant:
         """Unregister a tenant and return its entry."""

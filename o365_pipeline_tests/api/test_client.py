@@ -1,8 +1,5 @@
 """The client against the emulator over real loopback HTTPS (msal included, no mocks)."""
 
-import socket
-import threading
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -24,6 +21,7 @@ from o365_pipeline.api.errors import (
 from o365_pipeline.api.settings import RetryPolicy
 from o365_pipeline_tests.emulator_access import client_for
 from o365_pipeline_tests.fixtures import TENANT_ID
+from o365_pipeline_tests.hostile_hosts import watched_port
 
 EXCHANGE = "Audit.Exchange"
 
@@ -147,30 +145,6 @@ def test_a_wrong_secret_names_the_aadsts_code_and_never_the_secret(make_client):
         make_client(secret=secret).list_subscriptions()
     assert "AADSTS7000215" in str(raised.value)
     assert secret not in str(raised.value) and DEFAULT_CLIENT_SECRET not in str(raised.value)
-
-
-@contextmanager
-def watched_port():
-    """A listening port that records any connection made to it (there must be none)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    listener.settimeout(0.5)
-    accepted = []
-
-    def accept():
-        try:
-            accepted.append(listener.accept())
-        except OSError:
-            pass
-
-    watcher = threading.Thread(target=accept)
-    watcher.start()
-    try:
-        yield listener.getsockname()[1], accepted
-    finally:
-        watcher.join()
-        listener.close()
 
 
 def test_a_content_uri_on_another_host_is_refused_and_the_other_host_receives_nothing(

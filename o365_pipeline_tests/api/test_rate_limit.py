@@ -67,10 +67,23 @@ def test_an_idle_bucket_refills_only_up_to_the_burst(tmp_path):
     assert fake.slept == pytest.approx(1.0)
 
 
-def test_a_damaged_bucket_file_starts_afresh(tmp_path):
+@pytest.mark.parametrize(
+    "damage",
+    [
+        '{"tokens": -1000000, "at": 1000000.0}',  # a negative count: once a 33,333 s sleep
+        '{"tokens": 5, "at": 9e18}',  # a time far in the future: never refilling
+        '{"tokens": NaN, "at": 1000000.0}',
+        '{"tokens": "many"}',
+        "not json at all",
+    ],
+)
+def test_a_damaged_budget_file_fails_safe(tmp_path, damage):
+    """Neither a long sleep nor a burst beyond the quota: an empty bucket as of now."""
     fake = FakeTime()
     limiter = _limiter(tmp_path, fake)
-    limiter.acquire()
-    next(tmp_path.glob("*.bucket")).write_text("{not json")
-    limiter.acquire()
-    assert fake.slept == 0
+    limiter.acquire()  # creates the file
+    (bucket,) = tmp_path.glob("*.bucket")
+    bucket.write_text(damage)
+    for _ in range(3):
+        limiter.acquire()
+    assert fake.slept == pytest.approx(3.0)  # one a second from an empty bucket, no more

@@ -5,7 +5,9 @@ import duckdb
 import pytest
 
 from o365_pipeline.defs.assets import audit_key
+from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.tenants import DEMO_TENANTS
+from o365_pipeline_tests.damage import plant_copy
 
 from .conftest import EXCHANGE
 
@@ -71,8 +73,32 @@ def test_asset_checks_pass_for_a_complete_partition(pipeline, last_complete_hour
         "ids_unique",
         "all_listed_blobs_fetched",
         "partition_has_every_listed_blob",
+        "partition_file_matches_ledger",
     }
     assert all(evaluation.passed for evaluation in evaluations)
+
+
+def test_file_matches_ledger_check_fails_naming_a_parquet_file_planted_beside_the_partition(
+    pipeline, last_complete_hour
+):
+    pipeline.materialize_window(CONTOSO.name, last_complete_hour)
+    audit_file = DataLayout(pipeline.data_dir).audit_file(
+        EXCHANGE.name, CONTOSO.name, last_complete_hour
+    )
+    planted = audit_file.with_name("planted.parquet")
+    plant_copy(audit_file, planted)
+
+    result = pipeline.materialize_window(CONTOSO.name, last_complete_hour)
+
+    (evaluation,) = [
+        evaluation
+        for evaluation in result.get_asset_check_evaluations()
+        if evaluation.check_name == "partition_file_matches_ledger"
+    ]
+    assert not evaluation.passed
+    (finding,) = evaluation.metadata["findings"].value
+    assert finding["kind"] == "unrecorded_file"
+    assert finding["path"] == planted.relative_to(pipeline.data_dir).as_posix()
 
 
 def test_materialization_metadata_reports_records_blobs_duplicates_and_preview(
@@ -81,13 +107,17 @@ def test_materialization_metadata_reports_records_blobs_duplicates_and_preview(
     result = pipeline.materialize_window(CONTOSO.name, last_complete_hour)
 
     materialization = next(
-        event for event in result.asset_materializations_for_node(pipeline.assets[2].node_def.name)
+        event.materialization
+        for event in result.get_asset_materialization_events()
+        if event.asset_key == audit_key(EXCHANGE)
     )
     metadata = materialization.metadata
     written = metadata["records_written"].value
     assert written == len(_landed(pipeline.data_dir, "SELECT Id FROM {files}"))
     assert metadata["records_read"].value == written + metadata["duplicates_dropped"].value
     assert metadata["blobs_fetched"].value == metadata["blobs_listed"].value > 0
+    assert metadata["api_requests"].value >= 1 + metadata["blobs_fetched"].value
+    assert metadata["api_retries"].value == 0
     assert "| Id |" in metadata["preview"].value
     assert materialization.asset_key == audit_key(EXCHANGE)
     drift = metadata["schema_drift"].value

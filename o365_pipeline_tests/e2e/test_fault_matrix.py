@@ -40,7 +40,7 @@ class Case:
     hours: int = 2
     runs: int = 1  # late blobs need a re-run to land
     proof: str = "hits"  # how the test knows the fault really happened
-    extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # settings of the API resource for this case
 
 
 CASES = [
@@ -59,6 +59,21 @@ CASES = [
     Case("truncated blob bodies", [{"kind": "truncate", "count": 3}]),
     Case("invalid JSON blob", [{"kind": "invalid_json", "count": 2}]),
     Case("listed blob 404s", [{"kind": "missing_blob", "count": 2}]),
+    Case("throttle 429, Retry-After: 0", [{"kind": "throttle", "count": 3, "retry_after": "0"}]),
+    Case(
+        "throttle 429, Retry-After a past date",
+        [{"kind": "throttle", "count": 3, "retry_after": "Wed, 21 Oct 2015 07:28:00 GMT"}],
+    ),
+    Case(
+        "blob body trickled (past the request deadline)",
+        [{"kind": "trickle", "count": 2, "seconds_per_byte": 0.05}],
+        extra={"request_deadline_seconds": 2.0},
+    ),
+    Case("listing page not JSON", [{"kind": "invalid_json", "target": "listing", "count": 2}]),
+    Case(
+        "blob cut after a comma, honest Content-Length",
+        [{"kind": "truncate", "count": 3, "keep": 0.5, "honest": 1}],
+    ),
     Case("NextPageUri repeats a page", [{"kind": "repeat_page", "count": 3}]),
     Case("NextPageUri re-cased", [{"kind": "recase_next_page", "count": "all"}]),
     Case(
@@ -130,7 +145,11 @@ def test_pipeline_survives_the_fault_with_nothing_lost_duplicated_or_altered(
     ]
     resources = {
         "management_api": api_resource_for(
-            emulator, tmp_path, timeout_seconds=1.0, retry_initial_backoff_seconds=0.05
+            emulator,
+            tmp_path,
+            timeout_seconds=1.0,
+            retry_initial_backoff_seconds=0.05,
+            **case.extra,
         ),
         "storage": StorageResource(data_dir=str(tmp_path)),
     }

@@ -44,6 +44,8 @@ def test_no_secret_or_token_in_logs_metadata_errors_or_files(tmp_path, monkeypat
             point_environment_at(
                 monkeypatch, api, tenant_id=TENANT_ID, secret=SECRET, data_dir=tmp_path
             )
+            # Every blob stays malformed below: give up after 3 attempts, not after minutes.
+            monkeypatch.setenv("O365_MAX_RETRY_ATTEMPTS", "3")
             from o365_pipeline.definitions import (
                 INGEST_JOB_NAME,
                 build_definitions,

@@ -4,6 +4,7 @@ reading the bucket (with the local copies gone) equal to the emulator's ground t
 
 import json
 import shutil
+import threading
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -17,17 +18,26 @@ from o365_emulator import (
 )
 from o365_pipeline.api.windows import Window
 from o365_pipeline.content_types import content_type_named
-from o365_pipeline.defs.assets import build_content_type_assets, build_subscriptions_asset
+from o365_pipeline.defs.assets import (
+    audit_key,
+    build_content_type_assets,
+    build_subscriptions_asset,
+    listing_key,
+)
 from o365_pipeline.defs.partitions import audit_partitions, partition_key_for
 from o365_pipeline.defs.resources import StorageResource
 from o365_pipeline.pipeline.publishing import WindowCopies
+from o365_pipeline.records.blob_reader import records_table
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.object_store import ObjectStore, ObjectStoreError
+from o365_pipeline.storage.partition_writer import AuditPartitionWriter
 from o365_pipeline.storage.views import connect
 from o365_pipeline.tenants import DEMO_TENANTS
+from o365_pipeline_tests.damage import truncate
 from o365_pipeline_tests.emulator_access import api_resource_for
 
 TENANT = DEMO_TENANTS[0]
+STOP_SECONDS = 30
 EXCHANGE = content_type_named("Audit.Exchange")
 
 
@@ -45,7 +55,11 @@ def s3(monkeypatch):
     if not filesystem.exists("lake"):  # moto keeps its state per process, across servers
         filesystem.call_s3("create_bucket", Bucket="lake")
     yield options
-    server.stop()
+    # Bounded: werkzeug's shutdown waits for its serve loop, which has been seen to hang on a
+    # loaded machine with a client connection still open; a stuck stop must not stall the suite.
+    stopper = threading.Thread(target=server.stop, daemon=True)
+    stopper.start()
+    stopper.join(STOP_SECONDS)
 
 
 def test_partitions_are_published_and_duckdb_reads_them_from_the_bucket(s3, tmp_path):
@@ -126,9 +140,7 @@ def test_a_step_on_another_machine_fetches_the_earlier_steps_files_from_the_buck
     """The listing is written on one machine, the audit step runs on another whose local
     folder is empty (a Kubernetes pod, say): it fetches the listing from the bucket."""
     tenants = (TENANT,)
-    listing_asset, audit_asset = build_content_type_assets(
-        EXCHANGE, tenants, audit_partitions(tenants)
-    )
+    (landing,) = build_content_type_assets(EXCHANGE, tenants, audit_partitions(tenants))
     window = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
     key = partition_key_for(TENANT.name, window)
     prefix = f"s3://lake/{tmp_path.name}"
@@ -149,15 +161,16 @@ def test_a_step_on_another_machine_fetches_the_earlier_steps_files_from_the_buck
                 instance=instance,
             )
             dg.materialize(
-                [listing_asset],
+                [landing],
+                selection=[listing_key(EXCHANGE)],
                 resources={"management_api": management_api, "storage": storage(tmp_path / "a")},
                 instance=instance,
                 partition_key=key,
             )
             other = tmp_path / "b"
             result = dg.materialize(
-                [listing_asset, audit_asset],
-                selection=[audit_asset.key],
+                [landing],
+                selection=[audit_key(EXCHANGE)],
                 resources={"management_api": management_api, "storage": storage(other)},
                 instance=instance,
                 partition_key=key,
@@ -170,3 +183,35 @@ def test_a_step_on_another_machine_fetches_the_earlier_steps_files_from_the_buck
     with connect(tmp_path, store=ObjectStore(prefix, s3)) as connection:
         ids = {row[0] for row in connection.execute("SELECT Id FROM audit_exchange").fetchall()}
     assert ids == truth and truth
+
+
+def test_a_damaged_object_in_the_bucket_is_left_out_and_named_by_its_url(s3, tmp_path):
+    prefix = f"s3://lake/{tmp_path.name}"
+    store = ObjectStore(prefix, s3)
+    layout = DataLayout(tmp_path)
+    hours = [datetime(2026, 11, 25, 9, tzinfo=UTC) + timedelta(hours=n) for n in (0, 1)]
+    files = []
+    for hour, record_id in zip(hours, ("kept", "lost"), strict=True):
+        path = layout.audit_file(EXCHANGE.name, TENANT.name, hour)
+        batch = records_table(
+            [{"Id": record_id, "CreationTime": "2026-11-25T08:30:00"}],
+            tenant=TENANT.name,
+            content_type=EXCHANGE.name,
+            content_id=f"blob-{hour:%H}",
+            content_created=hour,
+            ingested_at=hour,
+        )
+        with AuditPartitionWriter(path) as writer:
+            writer.write(batch)
+            writer.commit()
+        files.append(path)
+    truncate(files[1])
+    store.publish(tmp_path, files)
+    shutil.rmtree(tmp_path / "audit")
+
+    skipped = []
+    with connect(tmp_path, store=store, on_damaged=skipped.append) as connection:
+        ids = connection.execute("SELECT Id FROM audit_exchange").fetchall()
+    assert ids == [("kept",)]
+    relative = files[1].relative_to(tmp_path).as_posix()
+    assert [damaged.path for damaged in skipped] == [f"{prefix}/{relative}"]

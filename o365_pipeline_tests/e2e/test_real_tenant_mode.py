@@ -20,10 +20,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import requests
 
 from o365_emulator.certificates import make_self_signed_certificate
 from o365_pipeline.content_types import CONTENT_TYPES
+from o365_pipeline_tests.ground_truth import ground_truth_ids
 
 APP_ID = "5b1f0c2e-8d4a-4e6b-9f3c-2a7d1e0b4c58"
 APP_SECRET = "vendor-shared-app-secret-0123456789abcdef"
@@ -109,6 +109,7 @@ def _real_deployment(microsoft, data_dir: Path, **overrides: str) -> dict[str, s
         "O365_CLIENT_SECRET": APP_SECRET,
         "O365_API_BASE_URL": base_url,
         "O365_LOGIN_BASE_URL": base_url,
+        "O365_GRAPH_BASE_URL": base_url,
         "O365_CA_BUNDLE": str(ca),
         "O365_DATA_DIR": str(data_dir),
     }
@@ -129,23 +130,7 @@ def _cli(folder: Path, environment: dict[str, str], *args: str) -> subprocess.Co
 
 def _ground_truth(microsoft, tenant_id: str, windows: list[datetime]) -> set[str]:
     base_url, ca = microsoft
-    ids: set[str] = set()
-    for kind in CONTENT_TYPES:
-        for start in windows:
-            answer = requests.get(
-                f"{base_url}/_emulator/ground-truth",
-                params={
-                    "tenantId": tenant_id,
-                    "contentType": kind.name,
-                    "startTime": start.strftime("%Y-%m-%dT%H:%M:%S"),
-                    "endTime": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S"),
-                },
-                verify=str(ca),
-                timeout=COMMAND_SECONDS,
-            )
-            answer.raise_for_status()
-            ids |= set(answer.json()["ids"])
-    return ids
+    return ground_truth_ids(base_url, ca, tenant_id, windows, timeout=COMMAND_SECONDS)
 
 
 def _landed_ids(data_dir: Path, name: str) -> list[str]:

@@ -1,18 +1,23 @@
 """No blob is ever skipped silently: one that stays broken fails its window by name and keeps
 the last good Parquet, and a later run completes it; one that expired first is recorded as loss."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pyarrow.parquet as pq
 import pytest
 
 from o365_emulator.fault_rules import make_rule
+from o365_pipeline.api.errors import MalformedListingError
+from o365_pipeline.api.settings import RetryPolicy
 from o365_pipeline.api.windows import Window
 from o365_pipeline.pipeline.audit_table import IncompleteWindowError, ingest_window
 from o365_pipeline.pipeline.listing import list_window
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.ledger import read_ledger
+from o365_pipeline.storage.listings import ListingDamagedError, save_listing
 from o365_pipeline_tests.fixtures import TENANT_ID
+from o365_pipeline_tests.hostile_hosts import watched_port
 
 EXCHANGE = "Audit.Exchange"
 
@@ -89,3 +94,70 @@ def test_a_blob_that_expired_before_it_was_fetched_is_recorded_as_loss(
     assert report.ledger.blobs_expired >= 1
     entry, _ = read_ledger(layout.ledger_file(EXCHANGE, "contoso", window.start))
     assert entry.status == "complete_with_loss"
+
+
+def test_a_listing_rewritten_on_disk_to_point_elsewhere_sends_nothing_there(
+    emulator, make_client, tmp_path, window
+):
+    """Write access to the data folder (or the bucket) is not enough to harvest a token."""
+    client = make_client()
+    client.start_subscription(EXCHANGE)
+    layout = DataLayout(tmp_path)
+    listing = list_window(
+        client, layout, tenant="contoso", content_type=EXCHANGE, window=window, now=_now()
+    )
+    listing_file = layout.listing_file(EXCHANGE, "contoso", window.start)
+    with watched_port() as (port, accepted):
+        planted = [
+            replace(
+                blob,
+                content_uri=f"https://127.0.0.1:{port}/api/v1.0/{TENANT_ID}/activity/feed/x",
+            )
+            for blob in listing.blobs
+        ]
+        save_listing(listing_file, planted, listed_at=_now())
+        with pytest.raises(IncompleteWindowError, match="outside the configured API host"):
+            ingest_window(
+                client, layout, tenant="contoso", content_type=EXCHANGE, window=window, clock=_now
+            )
+    assert accepted == []
+    entry, _ = read_ledger(layout.ledger_file(EXCHANGE, "contoso", window.start))
+    assert entry.status == "incomplete"
+    assert not layout.audit_file(EXCHANGE, "contoso", window.start).exists()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["garbage", "other_content_type", "repeated_id"],
+)
+def test_a_damaged_saved_listing_is_refused_by_name_before_any_request(
+    emulator, make_client, tmp_path, window, damage
+):
+    client = make_client()
+    client.start_subscription(EXCHANGE)
+    layout = DataLayout(tmp_path)
+    listing = list_window(
+        client, layout, tenant="contoso", content_type=EXCHANGE, window=window, now=_now()
+    )
+    listing_file = layout.listing_file(EXCHANGE, "contoso", window.start)
+    if damage == "garbage":
+        listing_file.write_bytes(b"PAR1 not a parquet file at all")
+    elif damage == "other_content_type":
+        moved = [replace(blob, content_type="Audit.General") for blob in listing.blobs]
+        save_listing(listing_file, moved, listed_at=_now())
+    else:
+        save_listing(listing_file, [*listing.blobs, listing.blobs[0]], listed_at=_now())
+    before = len(emulator.requests())
+    with pytest.raises(ListingDamagedError, match=str(listing_file)):
+        ingest_window(
+            client, layout, tenant="contoso", content_type=EXCHANGE, window=window, clock=_now
+        )
+    assert len(emulator.requests()) == before
+
+
+def test_a_listing_page_that_is_not_json_fails_the_listing_by_name(emulator, make_client, window):
+    client = make_client(retry=RetryPolicy(max_attempts=1))
+    client.start_subscription(EXCHANGE)
+    emulator.add_faults(make_rule("invalid_json", target="listing"))
+    with pytest.raises(MalformedListingError, match="subscriptions/content"):
+        list(client.list_content(EXCHANGE, window.start, window.end))

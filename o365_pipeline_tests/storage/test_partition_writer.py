@@ -1,3 +1,4 @@
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pyarrow.parquet as pq
@@ -135,3 +136,12 @@ def test_the_writer_leaves_no_spill_folder_behind(tmp_path):
     with AuditPartitionWriter(target) as writer:
         writer.commit()
     assert [path.name for path in tmp_path.iterdir()] == ["part.parquet"]
+
+
+def test_commit_reports_the_sha256_and_row_count_of_exactly_the_published_bytes(tmp_path):
+    path = tmp_path / "part.parquet"
+    with AuditPartitionWriter(path) as writer:
+        writer.write(_batch(["a", "b", "a", "c"]))
+        result = writer.commit()
+    assert result.file_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert result.file_rows == pq.read_metadata(path).num_rows == 3

@@ -1,6 +1,6 @@
-"""The code location runs unchanged under Dagster's multiprocess executor on a persistent
-instance: every step in its own process, each building its own client from the environment,
-sharing the request budget through the data folder."""
+"""The code location runs as a deployment runs it: a reconstructed job on a persistent
+instance, its client built from the environment, and every step of a partition's run in the
+one run process (the in-process executor: no step pays a process spawn and a code load)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +21,7 @@ def ingest_job() -> dg.JobDefinition:
     return build_definitions().resolve_job_def(INGEST_JOB_NAME)
 
 
-def test_one_partition_runs_with_each_step_in_its_own_process(tmp_path, monkeypatch):
+def test_one_partition_runs_every_step_in_the_run_process(tmp_path, monkeypatch):
     config = EmulatorConfig(tenants=(TENANT_ID,), client_secret=SECRET, records_per_hour=20)
     with start_emulator(config) as api:
         point_environment_at(
@@ -49,7 +49,6 @@ def test_one_partition_runs_with_each_step_in_its_own_process(tmp_path, monkeypa
                 dg.reconstructable(ingest_job),
                 instance=instance,
                 tags={"dagster/partition": str(key)},
-                run_config={"execution": {"config": {"multiprocess": {"max_concurrent": 4}}}},
             ) as result:
                 assert result.success
                 pids = {
@@ -57,5 +56,5 @@ def test_one_partition_runs_with_each_step_in_its_own_process(tmp_path, monkeypa
                     for event in result.all_events
                     if event.event_type_value == "STEP_START"
                 }
-    assert len(pids) >= 2, "each step should run in its own process"
+    assert len(pids) == 1, "every step should run in the run's own process"
     assert len(list((tmp_path / "data").glob("audit/*/tenant=acme/*/*/part.parquet"))) == 5
