@@ -48,8 +48,9 @@ _KINDS: dict[str, tuple[str, dict[str, tuple[type, object]]]] = {
     "reset": ("api", {}),
     "slow": ("api", {"seconds": (float, 2.0)}),
     # Not something Microsoft does: a host that sends an honest status line and headers, then
-    # the body one byte at a time (each byte well inside any per-read timeout).
-    "trickle": ("blob", {"seconds_per_byte": (float, 0.05)}),
+    # the body one byte at a time (each byte well inside any per-read timeout); `headers=1`:
+    # the status line and headers so.
+    "trickle": ("blob", {"seconds_per_byte": (float, 0.05), "headers": (int, 0)}),
     # Not something Microsoft does: every page names a new, never-seen NextPageUri.
     "endless_pages": ("listing", {}),
     # `honest=1`: cut right after a comma and announce the cut length (framing that looks whole).

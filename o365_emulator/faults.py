@@ -214,7 +214,11 @@ class FaultPlan:
         if rule.kind == "slow":
             return replace(reply, delay_seconds=options["seconds"])
         if rule.kind == "trickle":
-            return replace(reply, seconds_per_byte=options["seconds_per_byte"])
+            return replace(
+                reply,
+                seconds_per_byte=options["seconds_per_byte"],
+                trickle_headers=bool(options["headers"]),
+            )
         if rule.kind == "endless_pages":
             return _with_fresh_next_page(reply, request)
         if rule.kind == "truncate":

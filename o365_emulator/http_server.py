@@ -78,6 +78,12 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         for name, value in reply.headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(reply.body)))
+        if reply.seconds_per_byte and reply.trickle_headers:
+            self._headers_buffer.append(b"\r\n")
+            head, self._headers_buffer = b"".join(self._headers_buffer), []
+            if self._trickle(head, reply.seconds_per_byte):
+                self.wfile.write(reply.body)
+            return
         self.end_headers()
         if reply.cut_after_bytes is not None:
             self.wfile.write(reply.body[: reply.cut_after_bytes])
@@ -89,15 +95,17 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             return
         self.wfile.write(reply.body)
 
-    def _trickle(self, body: bytes, seconds_per_byte: float) -> None:
-        """Send `body` a byte at a time until done or the client hangs up."""
+    def _trickle(self, data: bytes, seconds_per_byte: float) -> bool:
+        """Send `data` a byte at a time; False when the client hung up first."""
         try:
-            for index in range(len(body)):
-                self.wfile.write(body[index : index + 1])
+            for index in range(len(data)):
+                self.wfile.write(data[index : index + 1])
                 self.wfile.flush()
                 time.sleep(seconds_per_byte)
         except OSError:
             self.close_connection = True
+            return False
+        return True
 
     def _drop_connection(self) -> None:
         """Close the TCP connection abruptly (RST where the platform allows)."""

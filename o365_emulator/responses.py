@@ -32,6 +32,7 @@ class Reply:
     reset: bool = False
     # Send the body one byte at a time, this many seconds apart (a hostile, trickling host).
     seconds_per_byte: float = 0.0
+    trickle_headers: bool = False  # trickle the status line and headers instead of the body
 
 
 def json_reply(status: int, payload: object, headers: dict[str, str] | None = None) -> Reply:

@@ -11,6 +11,7 @@ and `dagster dev` load `defs` (lazily, through `@dg.definitions`).
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -45,6 +46,7 @@ from o365_pipeline.tenants.credentials import Endpoint, shared_app_endpoint
 from o365_pipeline.tenants.directory import RegistryTenants, directory_for
 from o365_pipeline.tenants.registry import TenantRegistry
 
+log = logging.getLogger(__name__)
 INGEST_JOB_NAME = "ingest_windows"
 RELIST_JOB_NAME = "relist_windows"
 
@@ -239,7 +241,37 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
 @dg.definitions
 def defs() -> dg.Definitions:
     """What `workspace.yaml` loads: the definitions of this process's settings."""
-    return build_definitions()
+    settings = load_settings()
+    for warning in surroundings_warnings(settings):
+        log.warning(warning)
+    return build_definitions(settings)
+
+
+def surroundings_warnings(settings: Settings) -> list[str]:
+    """What `dagster dev` (or any process loading the code location) should be told before a
+    user wonders where the runs or the data went: no persistent instance, an instance other
+    than the data folder's own, or a data folder with nothing landed yet.
+    """
+    warnings = []
+    own_home = settings.resolved_data_dir / "dagster_home"
+    if settings.dagster_home is None:
+        warnings.append(
+            "DAGSTER_HOME is not set: Dagster keeps runs and materializations in a temporary "
+            f"instance that is gone when it stops. Set DAGSTER_HOME={own_home} (the demo "
+            "writes it into .env) to see what the CLI and the schedule ran."
+        )
+    elif settings.instance_home != own_home.resolve():
+        warnings.append(
+            f"DAGSTER_HOME={settings.instance_home} is not this data folder's instance "
+            f"({own_home}): runs launched by `o365-pipeline backfill` or the demo are recorded "
+            "there, not here."
+        )
+    if not any((settings.resolved_data_dir / "audit").glob("*/tenant=*")):
+        warnings.append(
+            f"No audit data under {settings.resolved_data_dir} yet (O365_DATA_DIR): run "
+            "`o365-pipeline demo` here, or point O365_DATA_DIR at the folder that holds it."
+        )
+    return warnings
 
 
 def _text(path: Path | None) -> str | None:

@@ -7,9 +7,10 @@
   honoured in full (such throttles are bounded by the total wait, not the attempt count);
   `Retry-After: 0`, a date already past, or none: capped exponential backoff with jitter,
   counted as an attempt.
-- Every wait is bounded: one deadline per attempt (connect to last body byte, so a trickled
-  body ends too), the total of retry waits per request, and the window's deadline that the
-  client passes down. Every retry and wait is logged (`logging`, never a secret) and counted.
+- Every wait is bounded: one deadline per attempt (connect to last body byte, so trickled
+  headers or a trickled body end too), the total of retry waits per request, and the
+  window's deadline that the client passes down. Every retry and wait is logged (`logging`,
+  never a secret) and counted.
 - A 401 is answered once by dropping the cached token and fetching a new one.
 - Only URLs on the configured API scheme/host/port are requested: a contentUri or NextPageUri
   pointing elsewhere is refused before the token could be sent.
@@ -171,7 +172,7 @@ class ApiTransport:
             if deadline is not None:
                 attempt_ends = min(attempt_ends, deadline)
             try:
-                response = self._send(method, url, params, json_body)
+                response = self._send(method, url, params, json_body, attempt_ends)
                 if 200 <= response.status_code < 300:
                     self._read_body(response, body_to, attempt_ends)
                     if accept is not None:
@@ -358,26 +359,48 @@ class ApiTransport:
             )
 
     def _send(
-        self, method: str, url: str, params: Mapping[str, str] | None, json_body: object
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        json_body: object,
+        ends: float,
     ) -> requests.Response:
-        """One attempt; the body is left unread (streamed) so its reading can be bounded."""
+        """One attempt, up to the status line and headers, by `ends` (monotonic); the body is
+        left unread (streamed) so that its reading is bounded too.
+
+        The socket's timeouts bound each read, not their sum: a host sending its headers a byte
+        at a time would hold the attempt for as long as it likes. So the request runs on a
+        sender thread and the caller waits for it only until `ends`; an answer that comes after
+        that is closed unread when it comes.
+        """
         if self._limiter is not None:
             waited = self._limiter.acquire()
             if waited:
                 self._count(seconds_rate_limited=waited)
                 log.debug("waited %.2f s for the shared request budget", waited)
         self._count(requests=1)
-        return self._session.request(
-            method,
-            url,
-            params=params,
-            json=json_body,
-            stream=True,
-            auth=self._auth,
-            timeout=self._settings.timeout_seconds,
-            allow_redirects=False,
-            verify=self._settings.verify,
+        answer = _Answer()
+        sender = threading.Thread(
+            target=answer.take,
+            args=(
+                lambda: self._session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json_body,
+                    stream=True,
+                    auth=self._auth,
+                    timeout=self._settings.timeout_seconds,
+                    allow_redirects=False,
+                    verify=self._settings.verify,
+                ),
+            ),
+            name="api-send",
+            daemon=True,  # one abandoned to a trickling host never holds the process open
         )
+        sender.start()
+        return answer.wait(max(0.0, ends - self._monotonic()))
 
     def _with_publisher(self, url: str, params: Mapping[str, str] | None) -> dict[str, str]:
         merged = dict(params or {})
@@ -425,6 +448,42 @@ def _drain(
         if not chunk:
             return raw.tell()
         sink(chunk)
+
+
+class _Answer:
+    """The response (or error) of one send, handed from its sender thread to the caller; one
+    that comes after the caller gave up is closed unread.
+    """
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._abandoned = False
+        self._response: requests.Response | None = None
+        self._error: BaseException | None = None
+
+    def take(self, send: Callable[[], requests.Response]) -> None:
+        try:
+            response = send()
+        except BaseException as error:  # noqa: BLE001 - handed to the caller, raised there
+            self._error = error
+        else:
+            with self._lock:
+                if self._abandoned:
+                    response.close()
+                    return
+                self._response = response
+        self._done.set()
+
+    def wait(self, seconds: float) -> requests.Response:
+        if not self._done.wait(seconds):
+            with self._lock:
+                self._abandoned = True
+                if self._response is None:
+                    raise _TooSlow
+        if self._error is not None:
+            raise self._error
+        return self._response
 
 
 def _check_length(response: requests.Response, received: int) -> None:

@@ -113,3 +113,21 @@ def test_every_retry_is_logged_without_the_secret_and_counted(make_client, emula
     assert "subscriptions/list" in retries[0].getMessage()
     assert DEFAULT_CLIENT_SECRET not in caplog.text
     assert "Bearer" not in caplog.text and "eyJ" not in caplog.text
+
+
+def test_trickled_headers_end_at_the_request_deadline_too(
+    make_client, emulator, last_hour, tmp_path
+):
+    """Each header byte comes well inside the read timeout; only a total deadline ends it."""
+    client = make_client(
+        retry=RetryPolicy(max_attempts=1, request_deadline_seconds=1), timeout_seconds=30
+    )
+    blob = _first_blob(client, last_hour)
+    emulator.add_faults(make_rule("trickle", seconds_per_byte=0.2, headers=1, count="all"))
+    started = time.monotonic()
+    result = client.download_blob_or_error(blob, tmp_path / "blob.json")
+    elapsed = time.monotonic() - started
+    assert isinstance(result, DeadlineExceededError)
+    assert not (tmp_path / "blob.json").exists()
+    # Headers of a few hundred bytes at 5 a second would take a minute or more.
+    assert elapsed < 30

@@ -72,3 +72,21 @@ def test_a_tenant_whose_partitions_were_removed_drops_out_of_the_schedule():
         sync_tenant_partitions(instance, DEMO_TENANTS[:1])
         tenants = {request.partition_key.keys_by_dimension["tenant"] for request in _tick(instance)}
     assert tenants == {DEMO_TENANTS[0].name}
+
+
+def test_loading_the_code_location_says_when_runs_or_data_would_go_missing(tmp_path):
+    """`dagster dev` without the data folder's instance, or over an empty data folder, warns."""
+    from o365_pipeline.config import load_settings
+    from o365_pipeline.definitions import surroundings_warnings
+
+    data = tmp_path / "data"
+    unset = surroundings_warnings(load_settings(data_dir=data, dagster_home=None))
+    assert [w.split(":")[0] for w in unset] == [
+        "DAGSTER_HOME is not set",
+        f"No audit data under {data.resolve()} yet (O365_DATA_DIR)",
+    ]
+    other = surroundings_warnings(load_settings(data_dir=data, dagster_home=tmp_path / "other"))
+    assert "is not this data folder's instance" in other[0]
+    (data / "audit" / "content_type=Audit.Exchange" / "tenant=contoso").mkdir(parents=True)
+    own = load_settings(data_dir=data, dagster_home=data / "dagster_home")
+    assert surroundings_warnings(own) == []

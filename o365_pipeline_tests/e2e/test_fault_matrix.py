@@ -69,6 +69,11 @@ CASES = [
         [{"kind": "trickle", "count": 2, "seconds_per_byte": 0.05}],
         extra={"request_deadline_seconds": 2.0},
     ),
+    Case(
+        "headers trickled (past the request deadline)",
+        [{"kind": "trickle", "count": 2, "seconds_per_byte": 0.05, "headers": 1}],
+        extra={"request_deadline_seconds": 2.0},
+    ),
     Case("listing page not JSON", [{"kind": "invalid_json", "target": "listing", "count": 2}]),
     Case(
         "blob cut after a comma, honest Content-Length",
