@@ -82,6 +82,19 @@ def create_database_file(
         pass
 
 
+# `ClientIP` as workloads write it: `203.0.113.77`, `203.0.113.77:3297`, `[2001:db8::1]:443`,
+# `2001:db8::1`. The address alone (so one client is one group) and the port when there is one;
+# a bare IPv6 address has colons but no port. The original stays in `ClientIP`.
+CLIENT_ADDRESS = (
+    "CASE WHEN ClientIP LIKE '[%]%' THEN regexp_extract(ClientIP, '^\\[([^\\]]*)\\]', 1) "
+    "WHEN regexp_matches(ClientIP, '^[0-9.]+:[0-9]+$') THEN split_part(ClientIP, ':', 1) "
+    "ELSE nullif(trim(ClientIP), '') END"
+)
+CLIENT_PORT = (
+    "TRY_CAST(nullif(regexp_extract(ClientIP, "
+    "'^(?:\\[[^\\]]*\\]|[0-9.]+):([0-9]+)$', 1), '') AS INTEGER)"
+)
+
 # Per tenant × content type: the newest content seen and how late records arrive
 # (ingested_at − CreationTime), so a stalled tenant or a growing delay shows in one query.
 FRESHNESS_VIEW = """
@@ -120,7 +133,8 @@ def refresh_views(
         f'"{name}"' for name in (*COMMON_COLUMNS, *INGESTION_COLUMNS, "date", "hour")
     )
     connection.execute(
-        f"CREATE OR REPLACE VIEW audit AS SELECT {columns} FROM audit_all "
+        f"CREATE OR REPLACE VIEW audit AS SELECT {columns}, raw_json, "
+        f"{CLIENT_ADDRESS} AS client_address, {CLIENT_PORT} AS client_port FROM audit_all "
         "QUALIFY row_number() OVER (PARTITION BY tenant, Id "
         "ORDER BY content_created, content_id) = 1"
     )

@@ -152,3 +152,41 @@ def test_freshness_gives_newest_content_and_lag_per_tenant_and_content_type(tmp_
 def test_freshness_exists_before_anything_lands(tmp_path):
     with connect(tmp_path) as connection:
         assert connection.execute("SELECT count(*) FROM freshness").fetchone() == (0,)
+
+
+def test_audit_shows_one_client_address_whatever_form_the_workload_wrote(tmp_path):
+    """`ClientIP` comes as `a.b.c.d`, `a.b.c.d:port`, `[v6]:port` or bare v6: one address each,
+    so failed sign-ins group by client; the original text stays, and the record's raw JSON too.
+    """
+    forms = {
+        "plain": ("203.0.113.77", "203.0.113.77", None),
+        "with-port": ("203.0.113.77:3297", "203.0.113.77", 3297),
+        "v6-port": ("[2001:db8::1]:443", "2001:db8::1", 443),
+        "v6": ("2001:db8::1", "2001:db8::1", None),
+        "empty": ("", None, None),
+    }
+    records = [
+        {"Id": name, "CreationTime": "2026-11-25T08:30:00", "ClientIP": text}
+        for name, (text, _, _) in forms.items()
+    ]
+    batch = records_table(
+        records,
+        tenant="contoso",
+        content_type="Audit.AzureActiveDirectory",
+        content_id="blob-ip",
+        content_created=HOUR,
+        ingested_at=HOUR,
+    )
+    layout = DataLayout(tmp_path)
+    with AuditPartitionWriter(
+        layout.audit_file("Audit.AzureActiveDirectory", "contoso", HOUR)
+    ) as writer:
+        writer.write(batch)
+        writer.commit()
+    with connect(tmp_path) as connection:
+        rows = connection.execute(
+            "SELECT Id, ClientIP, client_address, client_port, raw_json->>'$.Id' FROM audit"
+        ).fetchall()
+    assert {row[0]: row[1:] for row in rows} == {
+        name: (text, address, port, name) for name, (text, address, port) in forms.items()
+    }
