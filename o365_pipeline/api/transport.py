@@ -271,22 +271,11 @@ class ApiTransport:
         """Read the whole body by `ends` (monotonic), into `path` or into the response."""
         if path is not None:
             with response, open(path, "wb") as handle:
-                written = _drain(response, handle.write, ends, self._monotonic)
-            _check_length(response, written)
-            return
-        chunks: list[bytes] = []
-        held = 0
-
-        def keep(chunk: bytes) -> None:
-            nonlocal held
-            held += len(chunk)
-            if held > MAX_ANSWER_BYTES:
-                raise _Oversized
-            chunks.append(chunk)
-
-        with response:
+                received = _drain(response, handle.write, ends, self._monotonic)
+        else:
+            chunks: list[bytes] = []
             try:
-                written = _drain(response, keep, ends, self._monotonic)
+                received = self._read_into(chunks, response, ends, MAX_ANSWER_BYTES)
             except _Oversized:
                 raise ManagementApiError(
                     code=None,
@@ -297,26 +286,37 @@ class ApiTransport:
                     "listing or subscription answer can be; it was not read.",
                     fix="Check O365_API_BASE_URL and any proxy in between.",
                 ) from None
-        _check_length(response, written)
-        response._content = b"".join(chunks)  # what `.content`/`.json()` read from now on
+            response._content = b"".join(chunks)  # what `.content`/`.json()` read from now on
+        _check_length(response, received)
 
     def _read_error_body(self, response: requests.Response, ends: float) -> None:
-        """Read an error answer's (small) body for classification; a slow or huge one is
-        cut off, since only its first bytes matter.
+        """Read an error answer's (small) body for classification; a slow, huge or broken one
+        is cut off, since only its first bytes matter.
         """
         chunks: list[bytes] = []
+        try:
+            self._read_into(chunks, response, ends, ERROR_BODY_BYTES)
+        except (_Oversized, _TooSlow, ProtocolError, DecodeError, ReadTimeoutError, OSError):
+            pass
+        response._content = b"".join(chunks)[:ERROR_BODY_BYTES]
+
+    def _read_into(
+        self, chunks: list[bytes], response: requests.Response, ends: float, limit: int
+    ) -> int:
+        """Append the body to `chunks` by `ends`; raise `_Oversized` past `limit` bytes (what
+        was read so far stays in `chunks`). Returns the raw bytes received.
+        """
+        held = 0
 
         def keep(chunk: bytes) -> None:
+            nonlocal held
             chunks.append(chunk)
-            if sum(map(len, chunks)) > ERROR_BODY_BYTES:
+            held += len(chunk)
+            if held > limit:
                 raise _Oversized
 
         with response:
-            try:
-                _drain(response, keep, ends, self._monotonic)
-            except (_Oversized, _TooSlow, ProtocolError, DecodeError, ReadTimeoutError, OSError):
-                pass
-        response._content = b"".join(chunks)[:ERROR_BODY_BYTES]
+            return _drain(response, keep, ends, self._monotonic)
 
     def _check_window(self, deadline: float | None) -> None:
         if deadline is not None and self._monotonic() >= deadline:

@@ -21,7 +21,11 @@ from o365_pipeline.api.windows import Window
 from o365_pipeline.cli.deployment import Deployment
 from o365_pipeline.config import Settings
 from o365_pipeline.content_types import CONTENT_TYPES
-from o365_pipeline.defs.partitions import partition_key_for, sync_tenant_partitions
+from o365_pipeline.defs.partitions import (
+    partition_key_for,
+    partition_range_tags,
+    sync_tenant_partitions,
+)
 from o365_pipeline.pipeline.settled_windows import fetchable_window_starts
 from o365_pipeline.pipeline.subscriptions import ensure_subscriptions
 from o365_pipeline.tenants.directory import directory_for
@@ -31,9 +35,6 @@ DAGSTER_YAML = (
     "telemetry:\n  enabled: false\npython_logs:\n  managed_python_loggers:\n    - o365_pipeline\n"
 )
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-# A run over a range of partitions (what a single-run backfill launches).
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def backfill_tenant(
             instance=instance,
             run_config=QUIET_RUN_CONFIG,
             raise_on_error=False,
-            tags={RANGE_START_TAG: str(first), RANGE_END_TAG: str(last)},
+            tags=partition_range_tags(tenant.name, windows[0], windows[-1]),
         )
         landed: dict[str, int] = {}
         for event in result.get_asset_materialization_events():

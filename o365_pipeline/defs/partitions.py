@@ -73,6 +73,16 @@ def partition_key_for(tenant: str, window_start: datetime) -> dg.MultiPartitionK
     )
 
 
+def partition_range_tags(tenant: str, first: datetime, last: datetime) -> dict[str, str]:
+    """The run tags of a run over the tenant's windows `first`..`last` (what a single-run
+    backfill launches; the assets' backfill policy is single-run).
+    """
+    return {
+        "dagster/asset_partition_range_start": str(partition_key_for(tenant, first)),
+        "dagster/asset_partition_range_end": str(partition_key_for(tenant, last)),
+    }
+
+
 @dataclass(frozen=True)
 class WindowPartition:
     """A partition key decoded into the tenant name and its availability window."""

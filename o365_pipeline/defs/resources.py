@@ -15,7 +15,8 @@ import dagster as dg
 from pydantic import Field
 
 from o365_pipeline.api.client import ManagementApiClient
-from o365_pipeline.api.settings import RetryPolicy
+from o365_pipeline.api.service_communications import ServiceCommunicationsClient
+from o365_pipeline.api.settings import ClientSettings, RetryPolicy
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.object_store import ObjectStore
 from o365_pipeline.tenants import Tenant
@@ -23,7 +24,16 @@ from o365_pipeline.tenants.credentials import Endpoint, client_settings_for, sha
 from o365_pipeline.tenants.registry import RegisteredTenant
 
 _clients_lock = threading.Lock()
-_clients: dict[tuple, ManagementApiClient] = {}
+_clients: dict[tuple, object] = {}
+
+
+def _cached(kind: type, settings: ClientSettings):
+    """One client of `kind` per settings in this process (one msal application and session)."""
+    with _clients_lock:
+        key = (kind, settings)
+        if key not in _clients:
+            _clients[key] = kind(settings)
+        return _clients[key]
 
 
 class StorageResource(dg.ConfigurableResource):
@@ -168,10 +178,26 @@ class ManagementApiResource(dg.ConfigurableResource):
         """This process's client for `tenant` (one msal application and session per tenant),
         with the tenant's own app registration when its registry `entry` names one.
         """
-        settings = client_settings_for(
+        return _cached(ManagementApiClient, self.settings_for(tenant, all_tenants, entry))
+
+    def graph_client_for(
+        self,
+        tenant: Tenant,
+        all_tenants: tuple[Tenant, ...],
+        entry: RegisteredTenant | None = None,
+    ) -> ServiceCommunicationsClient:
+        """This process's Microsoft Graph client for `tenant` (service health), with the same
+        app, cloud and tuning as its Activity API client.
+        """
+        return _cached(ServiceCommunicationsClient, self.settings_for(tenant, all_tenants, entry))
+
+    def settings_for(
+        self,
+        tenant: Tenant,
+        all_tenants: tuple[Tenant, ...],
+        entry: RegisteredTenant | None = None,
+    ) -> ClientSettings:
+        """The client settings of `tenant` at this resource's endpoint, with its tuning."""
+        return client_settings_for(
             self.endpoint(all_tenants), tenant, entry, **self.client_tuning()
         )
-        with _clients_lock:
-            if settings not in _clients:
-                _clients[settings] = ManagementApiClient(settings)
-            return _clients[settings]

@@ -41,7 +41,7 @@ def build_hourly_schedule(
             context.scheduled_execution_time, lag=lag, count=windows_per_tick
         ):
             for tenant in directory.all():
-                if not _has_partitions(context, tenant.name):
+                if not tenant_has_partitions(context, tenant.name):
                     continue
                 key = partition_key_for(tenant.name, window_start)
                 yield dg.RunRequest(run_key=f"{key}", partition_key=key)
@@ -49,7 +49,7 @@ def build_hourly_schedule(
     return hourly_audit_ingest
 
 
-def _has_partitions(context: dg.ScheduleEvaluationContext, name: str) -> bool:
+def tenant_has_partitions(context: dg.ScheduleEvaluationContext, name: str) -> bool:
     """Whether the tenant's partitions exist (always, for a static tenant dimension)."""
     try:
         instance = context.instance

@@ -13,7 +13,11 @@ import dagster as dg
 
 from o365_pipeline.api.windows import Window
 from o365_pipeline.content_types import CONTENT_TYPES
-from o365_pipeline.defs.partitions import TENANT_PARTITIONS_NAME, partition_key_for
+from o365_pipeline.defs.partitions import (
+    TENANT_PARTITIONS_NAME,
+    partition_key_for,
+    partition_range_tags,
+)
 from o365_pipeline.defs.resources import StorageResource
 from o365_pipeline.pipeline.relisting import changed_windows
 from o365_pipeline.tenants.directory import TenantDirectory
@@ -47,8 +51,6 @@ def build_tenant_registry_sensor(directory: TenantDirectory) -> dg.SensorDefinit
 
 
 LATE_BLOBS_TAG = "o365/late_blobs"
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def build_late_blob_sensor(
@@ -85,10 +87,7 @@ def build_late_blob_sensor(
             yield dg.RunRequest(
                 run_key=f"relist:{tenant.name}:{now:%Y-%m-%dT%H}",
                 job_name=relist_job.name,
-                tags={
-                    RANGE_START_TAG: str(partition_key_for(tenant.name, windows[0].start)),
-                    RANGE_END_TAG: str(partition_key_for(tenant.name, windows[-1].start)),
-                },
+                tags=partition_range_tags(tenant.name, windows[0].start, windows[-1].start),
             )
 
     return late_blob_relist

@@ -10,19 +10,16 @@ only fetch today's state again), whereas a tenant partition is exactly the unit 
 incremental and idempotent. Each tick materializes every tenant's partition once.
 """
 
-import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import dagster as dg
 
-from o365_pipeline.api.service_communications import ServiceCommunicationsClient
-from o365_pipeline.api.settings import ClientSettings
 from o365_pipeline.defs.failures import reported_as_failure
 from o365_pipeline.defs.partitions import TENANT_PARTITIONS_NAME
 from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
+from o365_pipeline.defs.schedules import tenant_has_partitions
 from o365_pipeline.pipeline.service_health import ServiceHealthReport, land_service_health
-from o365_pipeline.storage.service_health_issues import issues_file
 from o365_pipeline.tenants import Tenant
 from o365_pipeline.tenants.directory import TenantDirectory, as_directory
 
@@ -30,9 +27,6 @@ SERVICE_HEALTH_KEY = dg.AssetKey("service_health")
 SERVICE_HEALTH_GROUP = "service_health"
 SERVICE_HEALTH_JOB_NAME = "service_health_refresh"
 SCHEDULE_MINUTE = 5  # past each hour
-
-_clients_lock = threading.Lock()
-_clients: dict[ClientSettings, ServiceCommunicationsClient] = {}
 
 
 def tenant_partitions(tenants: Sequence[Tenant] | None = None) -> dg.PartitionsDefinition:
@@ -65,21 +59,17 @@ def build_service_health_asset(
         storage: StorageResource,
     ) -> dg.MaterializeResult:
         name = str(context.partition_key)
-        root = storage.layout().root
         with reported_as_failure():
             tenant = directory.get(name)
-            settings = management_api.client_for(
-                tenant, directory.all(), directory.entry(name)
-            ).settings
-            client = _client_for(settings)
+            client = management_api.graph_client_for(tenant, directory.all(), directory.entry(name))
             before = client.stats.copy()
-            store = storage.object_store()
-            path = issues_file(root, name)
-            if store is not None:
-                store.fetch_missing(root, [path])
-            report = land_service_health(client, root, tenant=name, clock=lambda: datetime.now(UTC))
-            if store is not None:
-                store.publish(root, [path])
+            report = land_service_health(
+                client,
+                storage.layout().root,
+                tenant=name,
+                clock=lambda: datetime.now(UTC),
+                store=storage.object_store(),
+            )
         stats = client.stats.since(before)
         return dg.MaterializeResult(metadata={**_metadata(report), "requests": stats.requests})
 
@@ -113,30 +103,11 @@ def build_service_health_schedule(
     )
     def hourly_service_health(context: dg.ScheduleEvaluationContext):
         tick = context.scheduled_execution_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
-        known = _known_partitions(context)
         for tenant in directory.all():
-            if known and tenant.name not in known:
-                continue
-            yield dg.RunRequest(run_key=f"{tenant.name}@{tick}", partition_key=tenant.name)
+            if tenant_has_partitions(context, tenant.name):
+                yield dg.RunRequest(run_key=f"{tenant.name}@{tick}", partition_key=tenant.name)
 
     return hourly_service_health
-
-
-def _known_partitions(context: dg.ScheduleEvaluationContext) -> set[str]:
-    """The instance's tenant partitions (empty: no instance, or a static tenant list)."""
-    try:
-        instance = context.instance
-    except dg.DagsterInvariantViolationError:
-        return set()
-    return set(instance.get_dynamic_partitions(TENANT_PARTITIONS_NAME))
-
-
-def _client_for(settings: ClientSettings) -> ServiceCommunicationsClient:
-    """This process's Graph client for the tenant (one msal application and session each)."""
-    with _clients_lock:
-        if settings not in _clients:
-            _clients[settings] = ServiceCommunicationsClient(settings)
-        return _clients[settings]
 
 
 def _metadata(report: ServiceHealthReport) -> dict[str, object]:

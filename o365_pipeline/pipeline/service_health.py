@@ -25,6 +25,7 @@ from o365_pipeline.api.service_communications import (
     ServiceCommunicationsClient,
 )
 from o365_pipeline.api.settings import ClientSettings
+from o365_pipeline.storage.object_store import ObjectStore, ObjectStoreError
 from o365_pipeline.storage.service_health_issues import (
     issue_row,
     issues_file,
@@ -59,8 +60,10 @@ def land_service_health(
     tenant: str,
     clock: Callable[[], datetime],
     lookback: timedelta = LOOKBACK,
+    store: ObjectStore | None = None,
 ) -> ServiceHealthReport:
-    """Fetch the issues modified since the watermark and merge them into the tenant's file.
+    """Fetch the issues modified since the watermark and merge them into the tenant's file
+    (with `store`: fetched from it first when missing here, published to it after).
 
     Raises:
         ServiceHealthPermissionError: the app lacks ServiceHealth.Read.All (nothing changes).
@@ -69,6 +72,7 @@ def land_service_health(
 
     """
     path = issues_file(data_root, tenant)
+    _with_store(store, "Fetching", lambda: store.fetch_missing(data_root, [path]))
     with tenant_lock(path):
         stored = read_issues(path)
         since = stored.watermark - lookback if stored.watermark else None
@@ -78,6 +82,7 @@ def land_service_health(
         watermark = max((row["lastModifiedDateTime"] for row in merged.values()), default=None)
         if new or updated or not path.exists():
             write_issues(path, list(merged.values()), watermark)
+    _with_store(store, "Publishing", lambda: store.publish(data_root, [path]))
     return ServiceHealthReport(
         tenant=tenant,
         path=path,
@@ -90,6 +95,18 @@ def land_service_health(
         stored=len(merged),
         open_issues=sum(1 for row in merged.values() if not row["isResolved"]),
     )
+
+
+def _with_store(store: ObjectStore | None, action: str, call: Callable[[], object]) -> None:
+    if store is None:
+        return
+    try:
+        call()
+    except OSError as error:
+        raise ObjectStoreError(
+            f"{action} the service health issues with {store.url} failed "
+            f"({type(error).__name__}: {error}). The local file is intact; re-run to retry."
+        ) from None
 
 
 def merge_latest(stored: dict[str, dict], fetched: Iterable[dict]) -> tuple[dict, int, int]:

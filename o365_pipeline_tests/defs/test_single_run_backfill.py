@@ -9,7 +9,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from o365_pipeline.defs.assets import audit_key, listing_key
-from o365_pipeline.defs.partitions import partition_key_for
+from o365_pipeline.defs.partitions import partition_key_for, partition_range_tags
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.ledger import read_ledger
 from o365_pipeline.storage.listings import load_listing, save_listing
@@ -17,7 +17,6 @@ from o365_pipeline.tenants import DEMO_TENANTS
 from o365_pipeline_tests.defs.conftest import EXCHANGE
 
 TENANT = DEMO_TENANTS[0]
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
 def _run(pipeline, windows, selection):
@@ -26,10 +25,7 @@ def _run(pipeline, windows, selection):
         selection=selection,
         resources=pipeline.resources,
         instance=pipeline.instance,
-        tags={
-            RANGE_START: str(partition_key_for(TENANT.name, windows[0])),
-            RANGE_END: str(partition_key_for(TENANT.name, windows[-1])),
-        },
+        tags=partition_range_tags(TENANT.name, windows[0], windows[-1]),
         raise_on_error=False,
     )
 
