@@ -46,13 +46,14 @@ def _show_client_log(*, verbose: bool) -> None:
     only with `--verbose`; inside Dagster runs they go to the run's log either way.
     """
     logger = logging.getLogger("o365_pipeline")
+    for handler in [h for h in logger.handlers if getattr(h, "o365_cli", False)]:
+        logger.removeHandler(handler)  # `main` may run more than once in a process (tests)
+    handler = logging.StreamHandler(sys.stderr) if verbose else logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    handler.o365_cli = True
+    logger.addHandler(handler)
     if verbose:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
-        logger.addHandler(handler)
         logger.setLevel(logging.INFO)
-    else:
-        logger.addHandler(logging.NullHandler())
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -9,6 +9,7 @@ does not answer) gets one line naming the variable or host, never a traceback.
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import socket
@@ -20,15 +21,20 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import requests
 
 from o365_emulator.certificates import make_self_signed_certificate
 from o365_pipeline.content_types import CONTENT_TYPES
 from o365_pipeline_tests.ground_truth import ground_truth_ids
+from o365_pipeline_tests.onboarded import landed_window
 
 APP_ID = "5b1f0c2e-8d4a-4e6b-9f3c-2a7d1e0b4c58"
 APP_SECRET = "vendor-shared-app-secret-0123456789abcdef"
 CUSTOMER = "3f6a9c1d-2b4e-4d8f-a1c3-5e7b9d0f2a46"
 SECOND_CUSTOMER = "8c2e4a6b-1d3f-4a5c-b7e9-0f1a2b3c4d5e"
+# A customer whose administrator has not consented yet: its tokens carry no roles until Accept.
+UNCONSENTED = "2d4f6a8c-0e1b-4c3d-9e5f-7a9b1c3d5e7f"
+VENDOR_REDIRECT = "https://connector.example.com/o365/consent"
 STARTUP_SECONDS = 60  # a Python process importing cryptography on a loaded 2-core machine
 COMMAND_SECONDS = 600  # one CLI command, backfills included
 LANDED = re.compile(r"^\s+(\d{4}-\d{2}-\d{2} \d{2}):00 UTC\s+ok$", re.MULTILINE)
@@ -60,6 +66,12 @@ def microsoft(tmp_path_factory, certificate):
             CUSTOMER,
             "--tenant",
             SECOND_CUSTOMER,
+            "--tenant",
+            UNCONSENTED,
+            "--consent-required",
+            UNCONSENTED,
+            "--redirect-uri",
+            VENDOR_REDIRECT,
             "--client-id",
             APP_ID,
             "--client-secret",
@@ -213,6 +225,25 @@ def test_a_customer_onboards_through_the_cli_with_the_shared_app_secret(tmp_path
     outputs += [materialized.stdout, materialized.stderr]
     assert materialized.returncode == 0, materialized.stderr[-3000:]
     assert "RUN_SUCCESS" in materialized.stderr + materialized.stdout
+    # Service health from Graph, on the Graph base URL of the same deployment settings.
+    health = subprocess.run(
+        [
+            sys.executable, "-m", "dagster", "asset", "materialize", "-m",
+            "o365_pipeline.definitions", "--select", "service_health", "--partition", "acme",
+        ],
+        cwd=tmp_path,
+        env=shell | {"DAGSTER_HOME": str(data_dir / "dagster_home")},
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_SECONDS,
+    )  # fmt: skip
+    outputs += [health.stdout, health.stderr]
+    assert health.returncode == 0, health.stderr[-3000:]
+    with duckdb.connect() as connection:
+        (issues,) = connection.execute(
+            f"SELECT count(*) FROM '{data_dir}/service_health/tenant=acme/issues.parquet'"
+        ).fetchone()
+    assert issues > 0
 
     removed = cli("tenants", "remove", "acme")
     assert removed.returncode == 0, removed.stdout + removed.stderr
@@ -284,3 +315,41 @@ def test_an_unreachable_host_is_named_in_one_line(tmp_path, microsoft, variable,
     shell = _real_deployment(microsoft, tmp_path / "data", **{variable: dead})
     line = _one_line_failure(_cli(tmp_path, shell, *command))
     assert dead.removeprefix("https://") in line and variable in line
+
+
+def test_a_customer_admin_consents_through_the_vendors_redirect(tmp_path, microsoft):
+    """The connector flow on real settings: the admin-consent URL on the configured login host,
+    the consent page answered, the vendor's redirect pasted back, then data lands."""
+    base_url, ca = microsoft
+    data_dir = tmp_path / "data"
+    shell = _real_deployment(microsoft, data_dir)
+    asked = _cli(
+        tmp_path, shell, "onboard", "initech", UNCONSENTED, "--no-listen", "--redirect-uri",
+        VENDOR_REDIRECT,
+    )  # fmt: skip
+    assert asked.returncode == 0, asked.stdout + asked.stderr
+    url = next(line for line in asked.stdout.splitlines() if "/v2.0/adminconsent?" in line)
+    assert url.startswith(f"{base_url}/{UNCONSENTED}/v2.0/adminconsent?client_id={APP_ID}")
+    refused = _cli(tmp_path, shell, "doctor", "initech")
+    assert refused.returncode != 0  # no consent yet: the token carries no role
+
+    page = requests.get(url, verify=str(ca), timeout=COMMAND_SECONDS)
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', page.text))
+    fields = {name: html.unescape(value) for name, value in fields.items() if name != "decision"}
+    accepted = requests.post(
+        url.split("?", 1)[0], data={**fields, "decision": "accept"}, verify=str(ca),
+        allow_redirects=False, timeout=COMMAND_SECONDS,
+    )  # fmt: skip
+    assert accepted.status_code == 302
+    assert accepted.headers["Location"].startswith(VENDOR_REDIRECT)
+
+    done = _cli(
+        tmp_path, shell, "consent-complete", "initech", accepted.headers["Location"],
+        "--backfill-hours", "1",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "verdict: ready" in done.stdout
+    window = landed_window(done.stdout)
+    ids = _landed_ids(data_dir, "initech")
+    assert set(ids) == _ground_truth(microsoft, UNCONSENTED, [window]) and len(ids) == len(set(ids))
+    _assert_no_secret_in(tmp_path, asked.stdout, done.stdout, done.stderr)
