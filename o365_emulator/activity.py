@@ -25,6 +25,7 @@ from o365_emulator.dlp_sensitive_types import sensitive_types
 from o365_emulator.errors import access_denied, api_error, auditing_off
 from o365_emulator.identity import IdentityService, TokenClaims
 from o365_emulator.listing import decode_page_token, listed_item, listing_window, next_page_uri
+from o365_emulator.notifier import NotificationSchedule, WebhookNotifier
 from o365_emulator.responses import API_HEADERS, Reply, json_reply
 from o365_emulator.state import ENABLED, Subscription, SubscriptionState
 from o365_emulator.synthetic import BlobSpec, SyntheticTenants, hour_of
@@ -73,6 +74,7 @@ class ActivityApi:
         blob_cache_bytes: int = 64 << 20,
         auditing_off: frozenset[str] = frozenset(),
         client_id: str = "",
+        notifications: NotificationSchedule | None = None,
     ) -> None:
         self._auditing_off = frozenset(tenant.lower() for tenant in auditing_off)
         self._client_id = client_id
@@ -86,6 +88,21 @@ class ActivityApi:
         self._page_size = page_size
         self._content_retention = content_retention
         self._webhooks = webhooks
+        root = f"{base_url}/api/v1.0/{{tenant}}"
+        self.notifier = WebhookNotifier(
+            state=state,
+            tenants=tenants,
+            available=lambda tenant, kind, start, end: self._listable(
+                tenant, kind, start, end, self._since(tenant, kind)
+            ),
+            describe=lambda spec: listed_item(
+                spec, root.format(tenant=spec.tenant_id.lower()), content_retention
+            ),
+            poster=webhooks,
+            now=clock.now,
+            client_id=client_id,
+            schedule=notifications or NotificationSchedule(),
+        )
 
     def handle(
         self,
@@ -144,7 +161,7 @@ class ActivityApi:
         if operation == "subscriptions/start":
             if tenant in self._auditing_off:
                 return auditing_off(tenant, content_type, self._client_id)
-            return subscriptions.start(
+            reply = subscriptions.start(
                 self._state,
                 tenant,
                 content_type,
@@ -152,11 +169,14 @@ class ActivityApi:
                 now=self._clock.now(),
                 validator=self._webhooks,
             )
+            if reply.status == 200:
+                self.notifier.watch(tenant, content_type)
+            return reply
         if operation == "subscriptions/stop":
             return subscriptions.stop(self._state, tenant, content_type)
         if operation == "subscriptions/notifications":
             return subscriptions.notifications(
-                self._state, tenant, content_type, query, self._clock.now()
+                self._state, tenant, content_type, query, self._clock.now(), self.notifier.history
             )
         return self._listing(tenant, content_type, query, origin)
 

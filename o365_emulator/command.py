@@ -12,6 +12,8 @@ from pathlib import Path
 
 from o365_emulator.certificates import load_certificates
 from o365_emulator.fault_rules import KINDS, FaultRule, FaultSpecError, parse_fault
+from o365_emulator.notifier import NotificationSchedule
+from o365_emulator.planted_patterns import PLANT_EVERY_HOURS
 from o365_emulator.server import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -47,6 +49,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="blobs per tenant, content type and hour (default: about 5,000 records a blob)",
+    )
+    parser.add_argument(
+        "--planted-every-hours",
+        type=int,
+        default=PLANT_EVERY_HOURS,
+        metavar="HOURS",
+        help="plant each attack pattern (for the detections) every this many hours per tenant; "
+        f"0 = background activity only (default {PLANT_EVERY_HOURS})",
     )
     parser.add_argument(
         "--state-dir",
@@ -148,6 +158,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a redirect URI registered on the app, for the admin-consent page (repeatable; "
         "loopback ones are accepted on any port without it)",
     )
+    parser.add_argument(
+        "--notification-retry",
+        nargs=2,
+        type=float,
+        default=(60.0, 86_400.0),
+        metavar=("FIRST", "GIVE_UP"),
+        help="webhook notifications: seconds before the first retry (doubling, at most an "
+        "hour) and seconds of failures after which the webhook is disabled",
+    )
     parser.add_argument("--fingerprint", default="", help=argparse.SUPPRESS)
 
 
@@ -217,6 +236,7 @@ def run(args: argparse.Namespace) -> int:
         records_per_hour=args.records_per_hour,
         page_size=args.page_size,
         blobs_per_hour=args.blobs_per_hour,
+        planted_every_hours=args.planted_every_hours,
         blob_cache_mb=args.blob_cache_mb,
         latency_ms=args.latency_ms,
         requests_per_minute=args.requests_per_minute,
@@ -230,6 +250,11 @@ def run(args: argparse.Namespace) -> int:
         consent_required_tenants=tuple(args.consent_required),
         redirect_uris=tuple(args.redirect_uri),
         state_path=state_dir / "subscriptions.json" if state_dir else None,
+        notifications=NotificationSchedule(
+            first_retry_seconds=args.notification_retry[0],
+            max_retry_seconds=max(args.notification_retry[0], 3600.0),
+            give_up_seconds=args.notification_retry[1],
+        ),
     )
     emulator = _start(config, args, state_dir)
     if args.ca_out:

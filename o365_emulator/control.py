@@ -1,6 +1,6 @@
 """The emulator's control surface under `/_emulator/` for tests and demos (no auth; the
 emulator binds to loopback): switch faults on and off, skew the server clock, read the ground
-truth, check health.
+truth (the records served, and the attack patterns planted among them), check health.
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ def control_answer(
         return json_reply(200, {"offset_seconds": emulator.clock.offset_seconds})
     if path == "ground-truth" and method == "GET":
         return _ground_truth_reply(emulator, query)
+    if path == "planted-patterns" and method == "GET":
+        return _planted_patterns_reply(emulator, query)
     if path == "health" and method == "GET":
         return json_reply(200, {"status": "ok"})
     if path == "requests" and method == "GET":
@@ -99,3 +101,21 @@ def _ground_truth_reply(emulator: Emulator, query: dict[str, str]) -> Reply:
         return api_error("AF20020", content_type=query["contenttype"])
     ids = sorted(emulator.ground_truth(query["tenantid"], content_type, start, end))
     return json_reply(200, {"count": len(ids), "ids": ids})
+
+
+def _planted_patterns_reply(emulator: Emulator, query: dict[str, str]) -> Reply:
+    """`GET /_emulator/planted-patterns?tenantId&startTime&endTime` (no auth): the attack
+    patterns planted in the tenant's availability hours startTime ≤ hour < endTime, each with
+    the rule that should find it and the Ids of its records.
+    """
+    for name in ("tenantId", "startTime", "endTime"):
+        if not query.get(name.lower()):
+            return api_error("AF20001", name=name)
+    start, end = parse_api_time(query["starttime"]), parse_api_time(query["endtime"])
+    if start is None or end is None:
+        name = "startTime" if start is None else "endTime"
+        return api_error("AF20002", name=name, expected="datetime")
+    patterns = emulator.planted_patterns(query["tenantid"], start, end)
+    return json_reply(
+        200, {"count": len(patterns), "patterns": [pattern.as_json() for pattern in patterns]}
+    )

@@ -26,6 +26,7 @@ from pathlib import Path
 import requests
 
 from o365_emulator.command import ENDPOINT_FILE
+from o365_emulator.planted_patterns import PLANT_EVERY_HOURS
 from o365_emulator.samples import SAMPLE_TENANTS, sample_arguments
 
 IDLE_EXIT_SECONDS = 1800
@@ -59,6 +60,23 @@ class EmbeddedEmulator:
         response.raise_for_status()
         return frozenset(response.json()["ids"])
 
+    def planted_patterns(self, tenant_id: str, start: datetime, end: datetime) -> list[dict]:
+        """The attack patterns planted in the tenant's hours start ≤ hour < end (its truth
+        endpoint): rule, user, ip, firstSeen, lastSeen, ids.
+        """
+        response = requests.get(
+            f"{self.base_url}/_emulator/planted-patterns",
+            params={
+                "tenantId": tenant_id,
+                "startTime": start.strftime("%Y-%m-%dT%H:%M:%S"),
+                "endTime": end.strftime("%Y-%m-%dT%H:%M:%S"),
+            },
+            verify=str(self.ca_cert_path),
+            timeout=60,
+        )
+        response.raise_for_status()
+        return response.json()["patterns"]
+
     def healthy(self) -> bool:
         """Whether it answers over TLS with the expected CA."""
         try:
@@ -86,6 +104,7 @@ def embedded_emulator(
     state_dir = state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     settings = {"tenants": sorted(tenant_ids), "records": records_per_hour, "samples": 1}
+    settings["planted_every_hours"] = PLANT_EVERY_HOURS  # an emulator from before restarts
     if consent_required:  # absent otherwise: emulators started before keep their fingerprint
         settings["consent_required"] = sorted(consent_required)
     fingerprint = json.dumps(settings)

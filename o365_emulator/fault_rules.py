@@ -56,6 +56,9 @@ _KINDS: dict[str, tuple[str, dict[str, tuple[type, object]]]] = {
     # `honest=1`: cut right after a comma and announce the cut length (framing that looks whole).
     "truncate": ("blob", {"keep": (float, 0.5), "honest": (int, 0)}),
     "invalid_json": ("blob", {}),
+    # A well-framed array whose first element is not an audit record (a string): only a reader
+    # that checks every element can tell.
+    "foreign_element": ("blob", {}),
     "missing_blob": ("blob", {}),
     "repeat_page": ("listing", {}),
     "recase_next_page": ("listing", {}),

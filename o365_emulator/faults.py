@@ -229,6 +229,10 @@ class FaultPlan:
             return replace(reply, cut_after_bytes=keep)
         if rule.kind == "invalid_json":
             return replace(reply, body=reply.body[: max(1, len(reply.body) // 2)] + b"\x00}")
+        if rule.kind == "foreign_element":
+            rest = reply.body.lstrip()[1:].lstrip()
+            separator = b"," if rest[:1] != b"]" else b""
+            return replace(reply, body=b'["not a record"' + separator + rest)
         if rule.kind in ("repeat_page", "recase_next_page"):
             return _with_next_page(reply, request, recase=rule.kind == "recase_next_page")
         raise FaultSpecError(f"fault {rule.kind} has no behaviour")  # pragma: no cover

@@ -26,7 +26,9 @@ from o365_emulator.faults import ApiRequest, FaultPlan, throttled
 from o365_emulator.graph_api import GRAPH_PREFIX, ServiceAnnouncementApi
 from o365_emulator.http_server import EmulatorHandler, TlsServer
 from o365_emulator.identity import DEFAULT_ROLES, IdentityService
+from o365_emulator.notifier import NotificationSchedule
 from o365_emulator.origin import request_origin
+from o365_emulator.planted_patterns import PLANT_EVERY_HOURS, PlantedPattern
 from o365_emulator.replay import ReplayedTenants
 from o365_emulator.responses import Reply, json_reply
 from o365_emulator.samples import SAMPLE_TENANTS
@@ -66,6 +68,9 @@ class EmulatorConfig:
     # Per tenant: (tenant_id, roles) pairs overriding granted_roles for that tenant.
     tenant_roles: tuple[tuple[str, tuple[str, ...]], ...] = ()
     blobs_per_hour: int | None = None
+    # Attack patterns planted in the synthetic content for the detections to find (each kind
+    # every this many hours per tenant, planted_patterns.py); 0 = background activity only.
+    planted_every_hours: int = PLANT_EVERY_HOURS
     blob_cache_mb: int = 64
     # A cloud round trip for every Activity API request (benchmarks use 100 ms).
     latency_ms: int = 0
@@ -104,6 +109,8 @@ class EmulatorConfig:
     consent_required_tenants: tuple[str, ...] = ()
     # Redirect URIs registered on the app besides loopback ones (accepted on any port).
     redirect_uris: tuple[str, ...] = ()
+    # Notifications to saved webhooks (notifier.py): the scan interval and the retry policy.
+    notifications: NotificationSchedule = NotificationSchedule()
 
 
 @dataclass(frozen=True)
@@ -161,11 +168,12 @@ class Emulator:
             consent_required=config.consent_required_tenants,
         )
         self.admin_consent = AdminConsentPage(self.identity, self.clock, config.redirect_uris)
+        self.content = _content(config, self.clock)
         self.api = ActivityApi(
             base_url=self.base_url,
             tenants=config.tenants,
             identity=self.identity,
-            content=_content(config, self.clock),
+            content=self.content,
             state=SubscriptionState(config.state_path),
             clock=self.clock,
             page_size=config.page_size,
@@ -174,6 +182,7 @@ class Emulator:
             auditing_off=frozenset(config.auditing_off_tenants),
             client_id=config.client_id,
             webhooks=WebhookValidator(self.ca_cert_path, config.webhook_timeout_seconds),
+            notifications=config.notifications,
         )
         self.service_health = ServiceHealthTimeline(seed=config.seed)
         self.graph = ServiceAnnouncementApi(
@@ -197,6 +206,7 @@ class Emulator:
             target=self.serve_forever, name="o365-emulator", daemon=True
         )
         self._thread.start()
+        self.api.notifier.start()
         return self
 
     def serve_forever(self) -> None:
@@ -205,6 +215,7 @@ class Emulator:
 
     def stop(self) -> None:
         """Stop serving and release the port."""
+        self.api.notifier.stop()
         self._server.shutdown()
         self._server.server_close()
         if self._tempdir:
@@ -230,6 +241,12 @@ class Emulator:
     ) -> frozenset[str]:
         """Distinct record Ids listable now in blobs with start ≤ contentCreated < end."""
         return self.api.ground_truth(tenant_id, content_type, start, end)
+
+    def planted_patterns(
+        self, tenant_id: str, start: datetime, end: datetime
+    ) -> list[PlantedPattern]:
+        """The attack patterns planted in the tenant's availability hours start ≤ hour < end."""
+        return self.content.planted_patterns(tenant_id.lower(), start, end)
 
     def answer(self, method: str, target: str, headers, body: bytes) -> Reply:
         """Route one request (called by the handler threads) and log it."""
@@ -344,6 +361,7 @@ def _content(config: EmulatorConfig, clock: EmulatorClock) -> TenantContent:
         redelivery_fraction=config.redelivery_fraction,
         seed=config.seed,
         blobs_per_hour=config.blobs_per_hour,
+        planted_every_hours=config.planted_every_hours,
     )
     if not config.replay:
         return TenantContent(synthetic)

@@ -14,6 +14,7 @@ keys, and a stopped type stays listed as `disabled`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from o365_emulator.errors import api_error
@@ -72,11 +73,12 @@ def notifications(
     content_type: str,
     query: dict[str, str],
     now: datetime,
+    history: Callable[[str, str, datetime, datetime], list[dict]],
 ) -> Reply:
-    """The notifications sent, under the listing's window rules (startTime and endTime both or
-    neither, at most 24 h apart, start at most 7 days back: AF20055). "We return an error if
-    the subscription status is disabled": a stopped or never-started type is AF20022, as for
-    the listing. The emulator sends no notifications, so an accepted request answers `[]`.
+    """The notification attempts for content created in the window (`notifier.py`), under the
+    listing's window rules (startTime and endTime both or neither, at most 24 h apart, start at
+    most 7 days back: AF20055). "We return an error if the subscription status is disabled": a
+    stopped or never-started type is AF20022, as for the listing.
     """
     current = state.get(tenant, content_type)
     if current is None or current.status != ENABLED:
@@ -84,4 +86,4 @@ def notifications(
     window = listing_window(query, now)
     if isinstance(window, Reply):
         return window
-    return json_reply(200, [])
+    return json_reply(200, history(tenant, content_type, window.start, window.end))

@@ -4,6 +4,8 @@ blobs, and each record is a pure function of (blob, position), so nothing is sto
 The hour is the availability window: its blobs have contentCreated inside it, and their records'
 CreationTime precedes contentCreated by 5–120 minutes, as on the live service (observed
 behaviour, not in the public reference).
+Now and then a few positions hold a planted attack pattern instead of background activity
+(`planted_patterns.py`: same Ids and counts, other content), so detections have truth to find.
 A share of each blob are exact copies of records from earlier blobs, this hour's or the previous
 hour's (same Id, same content, other key order), and now and then a record repeats within a
 blob, because Microsoft re-delivers by design. Records are built only when a blob is fetched;
@@ -22,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from o365_emulator.content_ids import format_content_id
+from o365_emulator.planted_patterns import PLANT_EVERY_HOURS, PatternPlanter
 from o365_emulator.workloads import BUILDERS_BY_CONTENT_TYPE, Population
 from o365_pipeline.content_types import ContentType, content_type_named
 from o365_pipeline.tenants import DEMO_TENANTS
@@ -69,6 +72,7 @@ class SyntheticTenants:
         redelivery_fraction: float,
         seed: int,
         blobs_per_hour: int | None = None,
+        planted_every_hours: int = PLANT_EVERY_HOURS,
     ) -> None:
         self.records_per_hour = records_per_hour
         self.redelivery_fraction = redelivery_fraction
@@ -78,6 +82,13 @@ class SyntheticTenants:
         self._records: OrderedDict[BlobSpec, list[dict]] = OrderedDict()
         self._lock = threading.Lock()
         self.blobs_for_hour = lru_cache(maxsize=4096)(self._blobs_for_hour)
+        self.planted = PatternPlanter(
+            seed=seed,
+            every_hours=planted_every_hours,
+            blobs_for_hour=self.blobs_for_hour,
+            record_id=lambda spec, position: self._identity(spec, position)[0],
+            population=_population,
+        )
 
     def _blobs_for_hour(
         self, tenant_id: str, content_type: ContentType, hour: datetime
@@ -127,6 +138,7 @@ class SyntheticTenants:
         with self._lock:
             self._records.clear()
         self.blobs_for_hour.cache_clear()
+        self.planted.forget()
 
     def records(self, spec: BlobSpec) -> list[dict]:
         """The records of a blob, built on demand (recently fetched blobs are kept)."""
@@ -187,13 +199,17 @@ class SyntheticTenants:
 
     def _record(self, spec: BlobSpec, position: int) -> dict:
         record_id, body_seed = self._identity(spec, position)
-        rng = random.Random(body_seed)
-        at = (spec.content_created - timedelta(seconds=rng.randint(300, 7_200))).replace(
-            microsecond=0
-        )
-        builders = BUILDERS_BY_CONTENT_TYPE[spec.content_type]
-        builder = rng.choices([b for b, _ in builders], [w for _, w in builders])[0]
-        body = builder(rng, _population(spec.tenant_id), at)
+        planted = self.planted.record_at(spec, position)
+        if planted is not None:
+            at, body = planted.at.replace(microsecond=0), planted.body
+        else:
+            rng = random.Random(body_seed)
+            at = (spec.content_created - timedelta(seconds=rng.randint(300, 7_200))).replace(
+                microsecond=0
+            )
+            builders = BUILDERS_BY_CONTENT_TYPE[spec.content_type]
+            builder = rng.choices([b for b, _ in builders], [w for _, w in builders])[0]
+            body = builder(rng, _population(spec.tenant_id), at)
         return {
             "CreationTime": at.strftime("%Y-%m-%dT%H:%M:%S"),
             "Id": record_id,

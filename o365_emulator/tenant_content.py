@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from o365_emulator.planted_patterns import PlantedPattern
 from o365_emulator.replay import ReplayedTenants
 from o365_emulator.synthetic import BlobSpec, SyntheticTenants
 from o365_pipeline.content_types import ContentType
@@ -42,6 +43,16 @@ class TenantContent:
     def record_ids(self, spec: BlobSpec) -> list[str]:
         """The Ids of a blob's records."""
         return self._for(spec.tenant_id).record_ids(spec)
+
+    def planted_patterns(
+        self, tenant_id: str, start: datetime, end: datetime
+    ) -> list[PlantedPattern]:
+        """Attack patterns planted in the hours start ≤ hour < end (synthetic tenants only: a
+        replayed export is served as it is).
+        """
+        if self._for(tenant_id) is not self._synthetic:
+            return []
+        return self._synthetic.planted.patterns(tenant_id, start, end)
 
     def reshape(self, **changes: float | int | None) -> None:
         """Content switches (duplicates, huge blobs) reshape synthetic content only."""

@@ -108,24 +108,30 @@ class WebhookValidator:
         }
         if webhook.auth_id:
             headers["Webhook-AuthID"] = webhook.auth_id
-        parts = urlsplit(webhook.address)
+        body = json.dumps({"validationCode": code}).encode()
+        return self.post(webhook.address, body, headers) == 200
+
+    def post(self, address: str, body: bytes, headers: dict[str, str]) -> int | None:
+        """POST `body` to a webhook address: its HTTP status, or None when there was no answer
+        (refused, timed out, TLS failure, a malformed address or answer). Each step (connect,
+        send, status line) is bounded by the timeout; the notifier sends through this too.
+        """
+        parts = urlsplit(address)
         if not parts.hostname:
-            return False
+            return None
         try:
             connection = http.client.HTTPSConnection(
                 parts.hostname, parts.port, timeout=self._timeout, context=self._context
             )
         except ValueError:  # a port that is not a number
-            return False
+            return None
         target = parts.path or "/"
         if parts.query:
             target = f"{target}?{parts.query}"
         try:
-            connection.request(
-                "POST", target, body=json.dumps({"validationCode": code}), headers=headers
-            )
-            return connection.getresponse().status == 200
+            connection.request("POST", target, body=body, headers=headers)
+            return connection.getresponse().status
         except (OSError, http.client.HTTPException):  # refused, timed out, TLS, bad answer
-            return False
+            return None
         finally:
             connection.close()

@@ -1,5 +1,5 @@
 """A tiny HTTPS webhook listener on 127.0.0.1 for the emulator to validate: it records every
-POST it gets and answers each with a fixed status.
+POST it gets and answers each with `status` (which a test may change between POSTs).
 
 It serves the certificate of the emulator's own CA folder (`tls.make_server_context`), which
 the emulator trusts for webhooks, so nothing here touches the system trust store.
@@ -31,6 +31,7 @@ class WebhookReceiver:
     def __init__(self, ca_dir: Path, status: int = 200) -> None:
         context, _ = make_server_context(ca_dir)
         self.posts: list[ReceivedPost] = []
+        self.status = status
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -38,7 +39,7 @@ class WebhookReceiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 receiver.posts.append(ReceivedPost(self.path, dict(self.headers), body))
-                self.send_response(status)
+                self.send_response(receiver.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

@@ -16,6 +16,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -91,6 +92,13 @@ class Settings(BaseSettings):
         2, ge=1, le=24, description="Settled windows re-listed per schedule tick."
     )
     relist_hours: int = Field(24, ge=1, le=168, description="Hours the late-blob sensor re-lists.")
+    daily_settle_hours: int = Field(
+        26,
+        ge=1,
+        le=168,
+        description="Hours after a UTC day ends before it is compacted into a daily table "
+        "(the late-blob re-list horizon plus the runs it requests).",
+    )
     freshness_hours: float = Field(
         6.0, gt=0, description="Newest content older than this warns (freshness check)."
     )
@@ -127,6 +135,34 @@ class Settings(BaseSettings):
     emulator_records_per_hour: int = Field(
         40, ge=0, description="Local emulator only: records per tenant, content type and hour."
     )
+    postgres_url: str | None = Field(
+        None,
+        description="postgresql://user@host:port/database shared by every machine: Dagster's "
+        "runs, the tenant registry, the request budget; unset = files here.",
+    )
+    postgres_password: SecretStr | None = Field(
+        None, description="That database user's password (never written to dagster.yaml)."
+    )
+    webhook_address: str | None = Field(
+        None,
+        description="Opt-in push: the public https:// address Microsoft POSTs notifications to "
+        "(`webhook serve` behind it); unset = polling only.",
+    )
+    webhook_auth_id: SecretStr | None = Field(
+        None,
+        description="Sent back as Webhook-AuthID with every notification; the receiver refuses "
+        "others (16+ characters, never logged).",
+    )
+    webhook_listen_host: str = Field(
+        "127.0.0.1", description="Address `webhook serve` binds (0.0.0.0 = every interface)."
+    )
+    webhook_listen_port: int = Field(
+        8444, ge=0, le=65535, description="Port `webhook serve` listens on (0 = any free port)."
+    )
+    webhook_cert_file: Path | None = Field(
+        None, description="PEM certificate chain `webhook serve` presents (HTTPS only)."
+    )
+    webhook_key_file: Path | None = Field(None, description="PEM private key of that certificate.")
     dagster_home: Path | None = Field(
         None,
         validation_alias="DAGSTER_HOME",
@@ -143,6 +179,7 @@ class Settings(BaseSettings):
         "object_store",
         "object_store_options",
         "client_certificate_thumbprint",
+        "webhook_address",
         mode="before",
     )
     @classmethod
@@ -152,10 +189,15 @@ class Settings(BaseSettings):
 
     @field_validator(
         "client_secret",
+        "postgres_url",
+        "postgres_password",
         "ca_bundle",
         "client_certificate_file",
         "tenants_file",
         "dagster_home",
+        "webhook_auth_id",
+        "webhook_cert_file",
+        "webhook_key_file",
         mode="before",
     )
     @classmethod
@@ -170,6 +212,59 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError("use a UTC day as YYYY-MM-DD, e.g. 2026-11-01") from None
         return value
+
+    @field_validator("postgres_url")
+    @classmethod
+    def _is_a_postgres_url(cls, value: str | None) -> str | None:
+        """The form both libpq and SQLAlchemy take (`postgresql://…`, not `postgres://`). The
+        URL is written into dagster.yaml, so a password in it is refused, and the message
+        never repeats the value.
+        """
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme != "postgresql" or not parts.hostname or len(parts.path) < 2:
+            raise ValueError(
+                "use a URL of the form postgresql://user@host:5432/database "
+                "(scheme postgresql://, a host and a database)"
+            )
+        if parts.password is not None:
+            raise ValueError(
+                "move the password out of the URL into O365_POSTGRES_PASSWORD (the URL is "
+                "written into dagster.yaml; the password only ever comes from the environment)"
+            )
+        return value
+
+    @field_validator("webhook_address")
+    @classmethod
+    def _is_an_https_address(cls, value: str | None) -> str | None:
+        """The API refuses a webhook that is not HTTPS (AF20021), so say it before a start."""
+        if value is not None and not value.lower().startswith("https://"):
+            raise ValueError("use an https:// address (the API only notifies HTTPS webhooks)")
+        return value
+
+    @field_validator("webhook_auth_id")
+    @classmethod
+    def _is_a_long_auth_id(cls, value: SecretStr | None) -> SecretStr | None:
+        """The authId is the receiver's only proof a POST comes from Microsoft: no short ones.
+        The message never repeats the value.
+        """
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError(
+                "use at least 16 characters, e.g. the output of "
+                "python -c 'import secrets; print(secrets.token_urlsafe(24))'"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> Settings:
+        """A webhook address needs the authId the receiver will check."""
+        if self.webhook_address and self.webhook_auth_id is None:
+            raise ValueError(
+                "O365_WEBHOOK_ADDRESS is set without O365_WEBHOOK_AUTH_ID: set the authId the "
+                "receiver checks on every notification"
+            )
+        return self
 
     @model_validator(mode="after")
     def _credentials_complete(self) -> Settings:

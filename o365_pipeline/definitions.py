@@ -27,11 +27,23 @@ from o365_pipeline.defs.assets import (
     AUDIT_GROUP,
     LISTINGS_GROUP,
     audit_key,
-    build_content_type_assets,
+    build_landing_assets,
     build_subscriptions_asset,
 )
 from o365_pipeline.defs.checks import build_freshness_check
-from o365_pipeline.defs.partitions import audit_partitions
+from o365_pipeline.defs.daily_tables import (
+    build_daily_table_asset,
+    build_daily_tables_job,
+    build_daily_tables_schedule,
+)
+from o365_pipeline.defs.detections import build_detections_asset, build_detections_job
+from o365_pipeline.defs.notifications import build_notification_sensor
+from o365_pipeline.defs.partitions import audit_partitions, daily_partitions
+from o365_pipeline.defs.reports import (
+    build_daily_report_asset,
+    build_daily_report_job,
+    build_daily_report_schedule,
+)
 from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
 from o365_pipeline.defs.schedules import build_hourly_schedule
 from o365_pipeline.defs.sensors import build_late_blob_sensor, build_tenant_registry_sensor
@@ -41,10 +53,10 @@ from o365_pipeline.defs.service_health import (
     build_service_health_schedule,
     tenant_partitions,
 )
+from o365_pipeline.storage.postgres import DatabaseUrl
 from o365_pipeline.tenants import Tenant
 from o365_pipeline.tenants.credentials import Endpoint, shared_app_endpoint
-from o365_pipeline.tenants.directory import RegistryTenants, directory_for
-from o365_pipeline.tenants.registry import TenantRegistry
+from o365_pipeline.tenants.directory import RegistryTenants, directory_for, open_registry
 
 log = logging.getLogger(__name__)
 INGEST_JOB_NAME = "ingest_windows"
@@ -66,15 +78,27 @@ class LocalEmulatorApiResource(ManagementApiResource):
         description="The tenant registry: tenants awaiting admin consent are played "
         "unconsented (tokens without roles until the emulator's consent page is accepted).",
     )
+    registry_database_url: str | None = Field(
+        default=None, description="Or the database holding it (postgresql://…)."
+    )
+    registry_database_password: str | None = Field(
+        default=None, description="Its password (an EnvVar: O365_POSTGRES_PASSWORD)."
+    )
 
     def emulator(self, all_tenants: tuple[Tenant, ...]) -> EmbeddedEmulator:
         """The on-demand emulator serving `all_tenants` and the registry's tenants awaiting
         admin consent (started, or restarted, as needed). Those are read here, not passed in,
         so a command and a run ask for the same emulator whatever tenants they serve.
         """
-        pending = (
-            TenantRegistry(self.registry_file).awaiting_consent() if self.registry_file else ()
+        database = (
+            DatabaseUrl(self.registry_database_url, self.registry_database_password)
+            if self.registry_database_url
+            else None
         )
+        registry = (
+            open_registry(self.registry_file, database) if self.registry_file or database else None
+        )
+        pending = registry.awaiting_consent() if registry else ()
         awaiting = tuple(entry.tenant_id for entry in pending)
         served = tuple(tenant.tenant_id for tenant in all_tenants)
         return embedded_emulator(
@@ -105,6 +129,10 @@ def management_api_for(settings: Settings) -> ManagementApiResource:
         "publisher_id": settings.publisher_id,
         "rate_limit_per_minute": settings.rate_limit_per_minute,
         "rate_limit_folder": str(data_dir / ".ratelimit"),
+        # Several machines share the budget in the database; its password reaches runs only
+        # as an EnvVar.
+        "rate_limit_database_url": settings.postgres_url,
+        "rate_limit_database_password": _postgres_password(settings),
         "timeout_seconds": settings.read_timeout_seconds,
         "max_retry_attempts": settings.max_retry_attempts,
         "max_retry_wait_seconds": settings.max_retry_wait_seconds,
@@ -117,6 +145,8 @@ def management_api_for(settings: Settings) -> ManagementApiResource:
             emulator_state_dir=str(data_dir / ".emulator"),
             emulator_records_per_hour=settings.emulator_records_per_hour,
             registry_file=str(settings.registry_file),
+            registry_database_url=settings.postgres_url,
+            registry_database_password=_postgres_password(settings),
             **tuning,
         )
     return ManagementApiResource(
@@ -140,6 +170,8 @@ def endpoint_for(settings: Settings, tenants: tuple[Tenant, ...]) -> Endpoint:
             emulator_state_dir=str(settings.resolved_data_dir / ".emulator"),
             emulator_records_per_hour=settings.emulator_records_per_hour,
             registry_file=str(settings.registry_file),
+            registry_database_url=settings.postgres_url,
+            registry_database_password=_plain_password(settings),
         ).endpoint(tenants)
     return shared_app_endpoint(settings)
 
@@ -150,6 +182,8 @@ def local_emulator(settings: Settings, tenants: tuple[Tenant, ...]) -> EmbeddedE
         emulator_state_dir=str(settings.resolved_data_dir / ".emulator"),
         emulator_records_per_hour=settings.emulator_records_per_hour,
         registry_file=str(settings.registry_file),
+        registry_database_url=settings.postgres_url,
+        registry_database_password=_plain_password(settings),
     ).emulator(tenants)
 
 
@@ -158,13 +192,10 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or load_settings()
     tenants: RegistryTenants = directory_for(settings)
     partitions = audit_partitions(start=settings.partition_start_time)
-    content_assets = [
-        asset
-        for content_type in CONTENT_TYPES
-        for asset in build_content_type_assets(content_type, tenants, partitions)
-    ]
+    content_assets = build_landing_assets(CONTENT_TYPES, tenants, partitions)
     health_partitions = tenant_partitions()
     health_job = build_service_health_job()
+    report_job = build_daily_report_job()
     freshness_checks = [
         build_freshness_check(
             audit_key(content_type),
@@ -191,6 +222,16 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         selection=dg.AssetSelection.groups(LISTINGS_GROUP),
         description="Re-list a range of windows (the late-blob sensor requests it hourly).",
     )
+    settle_delay = timedelta(hours=settings.daily_settle_hours)
+    daily_tables = [
+        build_daily_table_asset(
+            content_type,
+            daily_partitions(start=settings.partition_start_time),
+            settle_delay=settle_delay,
+        )
+        for content_type in CONTENT_TYPES
+    ]
+    daily_job = build_daily_tables_job(daily_tables)
     return dg.Definitions(
         # One process per run: ingest is I/O-bound, and each step process would load the code
         # location again (about 2 CPU-s each); a run's windows overlap inside its steps instead.
@@ -198,10 +239,23 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         assets=[
             build_subscriptions_asset(tenants),
             *content_assets,
+            *daily_tables,
             build_service_health_asset(tenants, health_partitions),
+            build_daily_report_asset(daily_partitions(start=settings.partition_start_time)),
+            build_detections_asset(
+                daily_partitions(start=settings.partition_start_time, include_today=True)
+            ),
         ],
         asset_checks=freshness_checks,
-        jobs=[ingest_job, relist_job, freshness_job, health_job],
+        jobs=[
+            ingest_job,
+            relist_job,
+            freshness_job,
+            health_job,
+            daily_job,
+            build_detections_job(),
+            report_job,
+        ],
         schedules=[
             build_hourly_schedule(
                 ingest_job,
@@ -210,6 +264,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
                 windows_per_tick=settings.schedule_windows,
             ),
             build_service_health_schedule(health_job, tenants),
+            build_daily_tables_schedule(daily_job, tenants, settle_delay=settle_delay),
+            build_daily_report_schedule(report_job, tenants),
             dg.ScheduleDefinition(
                 name="hourly_freshness_checks",
                 job=freshness_job,
@@ -225,6 +281,14 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
                 tenants,
                 lookback=timedelta(hours=settings.relist_hours),
                 settle=timedelta(hours=2),
+            ),
+            build_notification_sensor(
+                ingest_job,
+                tenants,
+                partition_start=settings.partition_start_time,
+                default_status=dg.DefaultSensorStatus.RUNNING
+                if settings.webhook_address
+                else dg.DefaultSensorStatus.STOPPED,
             ),
         ],
         resources={
@@ -272,6 +336,16 @@ def surroundings_warnings(settings: Settings) -> list[str]:
             "`o365-pipeline demo` here, or point O365_DATA_DIR at the folder that holds it."
         )
     return warnings
+
+
+def _postgres_password(settings: Settings) -> dg.EnvVar | None:
+    return dg.EnvVar("O365_POSTGRES_PASSWORD") if settings.postgres_password else None
+
+
+def _plain_password(settings: Settings) -> str | None:
+    """The password itself, for resources built outside a run (no EnvVar is resolved there)."""
+    password = settings.postgres_password
+    return password.get_secret_value() if password else None
 
 
 def _text(path: Path | None) -> str | None:

@@ -38,3 +38,29 @@ def ground_truth_ids(
             answer.raise_for_status()
             ids |= set(answer.json()["ids"])
     return ids
+
+
+def planted_patterns(
+    base_url: str,
+    ca_file: str | Path,
+    tenant_id: str,
+    start: datetime,
+    end: datetime,
+    *,
+    timeout: float,
+) -> list[dict]:
+    """The attack patterns the emulator planted in the tenant's hours start ≤ hour < end (its
+    truth endpoint): each with the rule that should find it, its user and its record Ids.
+    """
+    answer = requests.get(
+        f"{base_url}/_emulator/planted-patterns",
+        params={
+            "tenantId": tenant_id,
+            "startTime": start.strftime("%Y-%m-%dT%H:%M:%S"),
+            "endTime": end.strftime("%Y-%m-%dT%H:%M:%S"),
+        },
+        verify=str(ca_file),
+        timeout=timeout,
+    )
+    answer.raise_for_status()
+    return answer.json()["patterns"]

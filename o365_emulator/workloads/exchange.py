@@ -31,13 +31,38 @@ def exchange_admin(rng: random.Random, people: Population, at: datetime) -> dict
         "ExternalAccess": False,
         "OrganizationName": people.domain,
         "OriginatingServer": f"AM0PR06MB{rng.randint(1000, 9999)} (15.20.8293.000)",
-        "Parameters": [
-            {"Name": "Identity", "Value": owner},
-            {"Name": "ForwardTo", "Value": "archive@example.net"},
-            {"Name": "StopProcessingRules", "Value": "True"},
-        ],
+        "Parameters": _everyday_parameters(rng, cmdlet, owner, people.user(rng)),
         "SessionId": guid(rng),
     }
+
+
+def _everyday_parameters(rng: random.Random, cmdlet: str, owner: str, colleague: str) -> list:
+    """Parameters of an everyday cmdlet: rules that file mail or forward it to a colleague,
+    mailbox forwarding inside the organization, delegation. Never a forward outside it (that is
+    a planted attack pattern, `attacks.external_mail_forwarding`).
+    """
+    if cmdlet == "Set-Mailbox":
+        return [
+            {"Name": "Identity", "Value": owner},
+            {"Name": "ForwardingSmtpAddress", "Value": f"smtp:{colleague}"},
+            {"Name": "DeliverToMailboxAndForward", "Value": "True"},
+        ]
+    if cmdlet == "Add-MailboxPermission":
+        return [
+            {"Name": "Identity", "Value": owner},
+            {"Name": "User", "Value": colleague},
+            {"Name": "AccessRights", "Value": "FullAccess"},
+        ]
+    action = (
+        {"Name": "ForwardTo", "Value": colleague}
+        if rng.random() < 0.5
+        else {"Name": "MoveToFolder", "Value": "Newsletters"}
+    )
+    return [
+        {"Name": "Identity", "Value": owner},
+        action,
+        {"Name": "StopProcessingRules", "Value": "True"},
+    ]
 
 
 def mailbox_item(rng: random.Random, people: Population, at: datetime) -> dict:

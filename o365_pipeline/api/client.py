@@ -85,15 +85,22 @@ class ManagementApiClient:
         """Release pooled connections."""
         self._session.close()
 
-    def start_subscription(self, content_type: str) -> Subscription:
-        """Start (or keep) the subscription; "already enabled" (AF20024) counts as success."""
+    def start_subscription(self, content_type: str, webhook: dict | None = None) -> Subscription:
+        """Start (or keep) the subscription; "already enabled" (AF20024) counts as success.
+
+        `webhook` (`address`, `authId`, `expiration`) is the optional start body: the API
+        validates it with a POST to the address before saving it (AF20021 when that fails).
+        """
         try:
             response = self._transport.request(
-                "POST", f"{self._feed}/subscriptions/start", params={"contentType": content_type}
+                "POST",
+                f"{self._feed}/subscriptions/start",
+                params={"contentType": content_type},
+                json_body={"webhook": webhook} if webhook else None,
             )
         except ManagementApiError as error:
             if error.code == "AF20024":
-                return Subscription(content_type=content_type, status="enabled")
+                return Subscription(content_type=content_type, status="enabled", webhook=webhook)
             raise
         body = response.json() if response.content else {}
         return Subscription(
@@ -218,9 +225,19 @@ class ManagementApiClient:
             raise _malformed(blob, "the body is not a JSON array of record objects")
         return records
 
-    def download_blob(self, blob: ContentBlob, path: Path, deadline: float | None = None) -> None:
+    def download_blob(
+        self,
+        blob: ContentBlob,
+        path: Path,
+        deadline: float | None = None,
+        check: Callable[[Path], None] | None = None,
+    ) -> None:
         """Stream one blob's body into `path` (memory stays flat whatever the blob's size),
         by `deadline` (monotonic; default: a window deadline of its own).
+
+        The body must be a complete JSON array, and pass `check` (the caller's test of its
+        records; it raises ValueError naming the problem): a body that fails either is asked
+        for again under the transport's retry policy, like any other bad answer.
 
         Raises:
             ContentExpiredError: the blob is past its contentExpiration (AF20051).
@@ -231,7 +248,9 @@ class ManagementApiClient:
         def whole_array(_response: requests.Response) -> None:
             try:
                 check_array_envelope(path)
-            except BlobShapeError as error:
+                if check is not None:
+                    check(path)
+            except (BlobShapeError, ValueError) as error:
                 raise _malformed(blob, str(error)) from None
 
         self._transport.request(
@@ -255,10 +274,14 @@ class ManagementApiClient:
         )
 
     def download_blobs(
-        self, blobs: Iterable[ContentBlob], folder: Path, max_workers: int | None = None
+        self,
+        blobs: Iterable[ContentBlob],
+        folder: Path,
+        max_workers: int | None = None,
+        check: Callable[[Path], None] | None = None,
     ) -> Iterator[tuple[ContentBlob, Path | ManagementApiError]]:
         """Stream blobs concurrently into files under `folder`; yield `(blob, path or error)` in
-        input order.
+        input order (each body checked as `download_blob` says).
 
         Bodies go straight to disk, so memory stays flat whatever the blob sizes; at most
         `max_workers` downloads run or wait to be consumed. The caller owns (and deletes) each
@@ -268,7 +291,7 @@ class ManagementApiClient:
 
         def download(blob: ContentBlob, index: int) -> Path | ManagementApiError:
             return self.download_blob_or_error(
-                blob, folder / f"blob-{index:06d}.json", deadline=deadline
+                blob, folder / f"blob-{index:06d}.json", deadline=deadline, check=check
             )
 
         yield from _in_order(
@@ -276,11 +299,15 @@ class ManagementApiClient:
         )
 
     def download_blob_or_error(
-        self, blob: ContentBlob, path: Path, deadline: float | None = None
+        self,
+        blob: ContentBlob,
+        path: Path,
+        deadline: float | None = None,
+        check: Callable[[Path], None] | None = None,
     ) -> Path | ManagementApiError:
         """`path` with the blob's body, or the error that stopped it (no partial file left)."""
         try:
-            self.download_blob(blob, path, deadline)
+            self.download_blob(blob, path, deadline, check)
         except ManagementApiError as error:
             path.unlink(missing_ok=True)
             return error

@@ -94,11 +94,18 @@ class ClientSettings:
     publisher_id: str | None = None
     timeout_seconds: float = 120.0
     max_concurrent_fetches: int = 8
+    # Requests in flight at once for this client, over all its windows and content types: the
+    # size of its connection pool, so connections are reused instead of opened per request.
+    max_connections: int = 32
     retry: RetryPolicy = RetryPolicy()
     # Requests per minute for this tenant and publisher, shared by every process using the
     # same folder (see rate_limit.py); None = no client-side limit.
     rate_limit_per_minute: float | None = None
     rate_limit_folder: str | None = None
+    # Or in PostgreSQL, shared by every machine: its postgresql:// URL and password (never
+    # shown in a repr).
+    rate_limit_database_url: str | None = None
+    rate_limit_database_password: str | None = field(default=None, repr=False)
     rate_limit_burst: int = 20
     # Microsoft Graph (service communications); None = the cloud's Graph host.
     graph_base_url: str | None = None
@@ -120,6 +127,8 @@ class ClientSettings:
             )
         if self.max_concurrent_fetches < 1:
             raise ValueError("max_concurrent_fetches must be at least 1.")
+        if self.max_connections < 1:
+            raise ValueError("max_connections must be at least 1.")
 
     @property
     def cloud_hosts(self) -> Cloud:

@@ -46,7 +46,7 @@ from o365_pipeline.api.errors import (
     UntrustedUriError,
     error_for,
 )
-from o365_pipeline.api.rate_limit import SharedRateLimiter
+from o365_pipeline.api.rate_limit import request_budget_for
 from o365_pipeline.api.settings import ClientSettings
 from o365_pipeline.api.trust import origin_of, refusal
 from o365_pipeline.config import ConfigurationError
@@ -114,7 +114,10 @@ class ApiTransport:
         self._sleep = sleep
         self._lock = threading.Lock()
         self.stats = RequestStats()
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=settings.max_concurrent_fetches + 2)
+        # More requests at once than pooled connections would open (and TLS-handshake) a new
+        # connection for each one over the pool's size and throw it away afterwards.
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=settings.max_connections)
+        self._connections = threading.BoundedSemaphore(settings.max_connections)
         session.mount("https://", adapter)
         session.headers["User-Agent"] = USER_AGENT
         trusted = origin_of(settings.api_base)
@@ -124,17 +127,7 @@ class ApiTransport:
                 "(no userinfo, backslash or spaces): set it to e.g. https://manage.office.com"
             )
         self._trusted = trusted
-        self._limiter = (
-            SharedRateLimiter(
-                settings.rate_limit_folder,
-                f"{settings.tenant_id}|{settings.publisher}",
-                per_minute=settings.rate_limit_per_minute,
-                burst=settings.rate_limit_burst,
-                sleep=sleep,
-            )
-            if settings.rate_limit_per_minute and settings.rate_limit_folder
-            else None
-        )
+        self._limiter = request_budget_for(settings, sleep)
 
     def request(
         self,
@@ -172,11 +165,12 @@ class ApiTransport:
             if deadline is not None:
                 attempt_ends = min(attempt_ends, deadline)
             try:
-                response = self._send(method, url, params, json_body, attempt_ends)
-                if 200 <= response.status_code < 300:
-                    self._read_body(response, body_to, attempt_ends)
-                    if accept is not None:
-                        accept(response)
+                with self._connections:
+                    response = self._send(method, url, params, json_body, attempt_ends)
+                    if 200 <= response.status_code < 300:
+                        self._read_body(response, body_to, attempt_ends)
+                if 200 <= response.status_code < 300 and accept is not None:
+                    accept(response)
             except (MalformedContentError, MalformedListingError) as error:
                 # A whole, well-framed body that still is not what was asked for (cut where
                 # the framing could not tell): asked for again like any damaged transfer.

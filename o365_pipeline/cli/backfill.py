@@ -15,9 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import dagster as dg
-
 from o365_pipeline.api.windows import Window
+from o365_pipeline.cli.dagster_instance import open_instance
 from o365_pipeline.cli.deployment import Deployment
 from o365_pipeline.config import Settings
 from o365_pipeline.content_types import CONTENT_TYPES
@@ -30,10 +29,6 @@ from o365_pipeline.pipeline.settled_windows import fetchable_window_starts
 from o365_pipeline.pipeline.subscriptions import ensure_subscriptions
 from o365_pipeline.tenants.directory import directory_for
 
-# Telemetry off; the client's retry and wait lines (Python `logging`) in the run's event log.
-DAGSTER_YAML = (
-    "telemetry:\n  enabled: false\npython_logs:\n  managed_python_loggers:\n    - o365_pipeline\n"
-)
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -43,17 +38,6 @@ class BackfillResult:
 
     succeeded: tuple[datetime, ...]
     failed: tuple[tuple[datetime, str], ...]
-
-
-def open_instance(settings: Settings) -> dg.DagsterInstance:
-    """The deployment's persistent Dagster instance (the one `dagster dev` shows), created
-    with telemetry off when its folder has no `dagster.yaml` yet.
-    """
-    home = settings.instance_home
-    home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        (home / "dagster.yaml").write_text(DAGSTER_YAML)
-    return dg.DagsterInstance.from_config(str(home))
 
 
 def backfill_tenant(

@@ -9,16 +9,28 @@ sets of (tenant, Id), not counts, and exits non-zero only on a real difference.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from o365_pipeline.cli.backfill import QUIET_RUN_CONFIG, open_instance
+from o365_pipeline.cli.backfill import QUIET_RUN_CONFIG
+from o365_pipeline.cli.dagster_instance import open_instance
+from o365_pipeline.cli.demo_detections import (
+    DetectionsCheck,
+    compare_with_planted,
+    detection_days,
+    findings_of,
+    run_detections,
+    say_comparison,
+    say_findings,
+)
 from o365_pipeline.cli.deployment import Deployment
 from o365_pipeline.config import Settings
 from o365_pipeline.content_types import CONTENT_TYPES
-from o365_pipeline.defs.partitions import partition_key_for, sync_tenant_partitions
+from o365_pipeline.defs.partitions import partition_range_tags, sync_tenant_partitions
+from o365_pipeline.detections import load_rules
+from o365_pipeline.pipeline.daily_report import write_daily_report
 from o365_pipeline.pipeline.subscriptions import ensure_subscriptions
 from o365_pipeline.storage.views import connect
 from o365_pipeline.tenants import DEMO_TENANTS
@@ -36,13 +48,15 @@ class DemoResult:
     shown_twice_in_audit: int
     redelivered_across_partitions: int
     seconds: float
+    detections: DetectionsCheck | None = None
 
     @property
     def matches(self) -> bool:
         """Nothing lost, nothing extra, and the `audit` view shows each (tenant, Id) once.
         Re-deliveries stored in two partitions are Microsoft's behaviour, not a difference.
         """
-        return not self.missing and not self.extra and not self.shown_twice_in_audit
+        landed = not self.missing and not self.extra and not self.shown_twice_in_audit
+        return landed and (self.detections is None or self.detections.matches)
 
 
 def run_demo(
@@ -75,16 +89,18 @@ def run_demo(
             ensure_subscriptions(deployment.client_for(tenant), tenant.name, CONTENT_TYPES)
         job = defs.resolve_job_def(INGEST_JOB_NAME)
         for tenant in DEMO_TENANTS:
-            for window_start in windows:
-                say(
-                    f"Materializing {tenant.name} {window_start:%Y-%m-%d %H:00} UTC "
-                    f"({len(CONTENT_TYPES)} content types) …"
-                )
-                job.execute_in_process(
-                    partition_key=partition_key_for(tenant.name, window_start),
-                    instance=instance,
-                    run_config=QUIET_RUN_CONFIG,
-                )
+            say(
+                f"Materializing {tenant.name}: {len(windows)} hours × {len(CONTENT_TYPES)} "
+                f"content types, {windows[0]:%Y-%m-%d %H:00}…{windows[-1]:%H:00} UTC, in one "
+                "run …"
+            )
+            job.execute_in_process(
+                instance=instance,
+                run_config=QUIET_RUN_CONFIG,
+                tags=partition_range_tags(tenant.name, windows[0], windows[-1]),
+            )
+        days = detection_days(windows)
+        run_detections(defs, instance, [tenant.name for tenant in DEMO_TENANTS], days, say)
     emulator = local_emulator(settings, served)
     truth = {
         (tenant.name, record_id)
@@ -92,8 +108,18 @@ def run_demo(
         for record_id in _ground_truth(emulator, tenant.tenant_id, windows)
     }
     data_dir = settings.resolved_data_dir
-    _print_summary(data_dir, say)
+    _print_summary(data_dir, say, days)
+    _write_reports(data_dir, days, say)
     shown, twice, redelivered = _landed(data_dir, windows)
+    planted = [
+        {**pattern, "tenant": tenant.name}
+        for tenant in DEMO_TENANTS
+        for pattern in emulator.planted_patterns(
+            tenant.tenant_id, windows[0] - timedelta(hours=1), windows[-1] + timedelta(hours=1)
+        )
+    ]
+    names = [tenant.name for tenant in DEMO_TENANTS]
+    detections = compare_with_planted(findings_of(data_dir, names, days), planted, truth)
     result = DemoResult(
         tenants=tuple(tenant.name for tenant in DEMO_TENANTS),
         windows=windows,
@@ -102,6 +128,7 @@ def run_demo(
         shown_twice_in_audit=twice,
         redelivered_across_partitions=redelivered,
         seconds=time.monotonic() - started,
+        detections=detections,
     )
     _say_verdict(result, len(truth), say)
     say(
@@ -125,7 +152,11 @@ def _say_verdict(result: DemoResult, expected: int, say: Callable[[str], None]) 
     for label, ids in (("missing", result.missing), ("extra", result.extra)):
         for tenant, record_id in sorted(ids)[:5]:
             say(f"  {label}: {tenant} {record_id}")
+    if result.detections is not None:
+        say_comparison(result.detections, say)
     verdict = "nothing lost, nothing duplicated" if result.matches else "MISMATCH"
+    if result.matches and result.detections is not None:
+        verdict += "; every planted pattern found, nothing else flagged"
     say(f"→ {verdict}.  ({result.seconds:.0f} s)")
 
 
@@ -185,7 +216,7 @@ def _landed(data_dir: Path, windows: tuple[datetime, ...]) -> tuple[set[tuple[st
     return shown, twice, redelivered
 
 
-def _print_summary(data_dir: Path, say: Callable[[str], None]) -> None:
+def _print_summary(data_dir: Path, say: Callable[[str], None], days: Sequence[date] = ()) -> None:
     with connect(data_dir) as connection:
         say("\nRecords per content type and tenant (DuckDB, `audit` view):")
         say(
@@ -218,3 +249,14 @@ def _print_summary(data_dir: Path, say: Callable[[str], None]) -> None:
                 )
             )
         )
+    names = [tenant.name for tenant in DEMO_TENANTS]
+    say_findings(findings_of(data_dir, names, days), [rule.name for rule in load_rules()], say)
+
+
+def _write_reports(data_dir: Path, days: Sequence[date], say: Callable[[str], None]) -> None:
+    """Each demo tenant's daily report for the days the windows touched, and its path."""
+    say("Daily reports (HTML with charts; the `daily_report` asset makes the same):")
+    for tenant in DEMO_TENANTS:
+        for day in days:
+            report = write_daily_report(data_dir, tenant.name, day, now=datetime.now(UTC))
+            say(f"  {tenant.name} {day}: {report.html_path}")

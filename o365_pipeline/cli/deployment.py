@@ -14,9 +14,9 @@ from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.clouds import CLOUDS
 from o365_pipeline.config import Settings, load_settings
 from o365_pipeline.tenants.credentials import Endpoint, client_settings_for
-from o365_pipeline.tenants.directory import RegistryTenants, directory_for
+from o365_pipeline.tenants.directory import RegistryTenants, database_url_of, directory_for
 from o365_pipeline.tenants.model import Tenant
-from o365_pipeline.tenants.registry import RegisteredTenant, TenantRegistry
+from o365_pipeline.tenants.registry import RegisteredTenant, TenantRegistryBase
 
 
 @dataclass
@@ -37,8 +37,8 @@ class Deployment:
         return directory_for(self.settings)
 
     @property
-    def registry(self) -> TenantRegistry:
-        """The registry file of this deployment."""
+    def registry(self) -> TenantRegistryBase:
+        """The registry of this deployment (its file, or its database's table)."""
         return self.tenants.registry
 
     def endpoint(self) -> Endpoint:
@@ -56,6 +56,9 @@ class Deployment:
         from o365_pipeline.definitions import management_api_for
 
         tuning = management_api_for(self.settings).client_tuning()
+        # The resource holds the database's password as an EnvVar, resolved only in a run.
+        database = database_url_of(self.settings)
+        tuning["rate_limit_database_password"] = database.password if database else None
         return ManagementApiClient(client_settings_for(self.endpoint(), tenant, entry, **tuning))
 
     def client_named(self, name: str) -> ManagementApiClient:

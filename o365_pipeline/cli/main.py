@@ -1,5 +1,5 @@
 """The `o365-pipeline` command: demo, emulator, tenants, onboard, consent-complete,
-consent-url, doctor, sql, views, verify.
+consent-url, doctor, sql, views, verify, webhook, report, detections.
 """
 
 from __future__ import annotations
@@ -57,9 +57,12 @@ def _show_client_log(*, verbose: bool) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from o365_pipeline.cli import detections as detections_cli
     from o365_pipeline.cli import onboard as onboard_cli
+    from o365_pipeline.cli import report as report_cli
     from o365_pipeline.cli import tenants as tenant_cli
     from o365_pipeline.cli import verify as verify_cli
+    from o365_pipeline.cli import webhook as webhook_cli
 
     parser = argparse.ArgumentParser(
         prog="o365-pipeline", description="Microsoft 365 audit logs → Dagster → Parquet → DuckDB."
@@ -104,12 +107,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     sql.set_defaults(handler=_run_sql)
 
-    views = commands.add_parser("views", help="write a DuckDB file with views over the Parquet")
+    views = commands.add_parser(
+        "views", help="write a portable DuckDB file: a snapshot of every view, opens anywhere"
+    )
     views.add_argument("--data-dir", type=Path, help="default $O365_DATA_DIR or data")
     views.add_argument("--out", type=Path, help="default <data dir>/o365.duckdb")
     views.set_defaults(handler=_write_views)
 
     verify_cli.add_arguments(commands)
+    detections_cli.add_arguments(commands)
+    report_cli.add_arguments(commands)
+    webhook_cli.add_arguments(commands)
     return parser
 
 
@@ -155,8 +163,9 @@ def _write_views(args: argparse.Namespace) -> int:
     data_dir = Deployment.from_args(args).settings.resolved_data_dir
     refuse_empty_data_folder(data_dir)
     out = args.out or data_dir / "o365.duckdb"
-    create_database_file(data_dir, out, on_damaged=_warn_skipped)
-    print(f"Wrote {out}: open it with DuckDB (duckdb.connect('{out}')); query the `audit` view.")
+    written = create_database_file(data_dir, out, on_damaged=_warn_skipped)
+    print(written.sentence())
+    print("Views and columns: docs/views.md, or SELECT * FROM duckdb_columns() in the file.")
     return 0
 
 

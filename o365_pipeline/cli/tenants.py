@@ -20,7 +20,7 @@ from o365_pipeline.tenants import InvalidTenantError
 from o365_pipeline.tenants.registry import (
     RegisteredTenant,
     RegistryError,
-    TenantRegistry,
+    TenantRegistryBase,
 )
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def add_registration_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--certificate-thumbprint", help="SHA-1 thumbprint of that certificate")
 
 
-def _registry(args: argparse.Namespace) -> TenantRegistry:
+def _registry(args: argparse.Namespace) -> TenantRegistryBase:
     return Deployment.from_args(args).registry
 
 
@@ -141,7 +141,7 @@ def register_tenant(
     waiting = ", consent pending" if entry.consent_pending else ""
     print(
         f"registered {entry.name}: tenant {entry.tenant_id} ({entry.cloud}{waiting}) "
-        f"in {registry.path}"
+        f"in {registry.location}"
     )
     return entry
 
@@ -188,7 +188,7 @@ def _remove(args: argparse.Namespace) -> int:
         registry.remove(entry.name)
     except (RegistryError, ManagementApiError) as error:
         return _fail(f"{error} (nothing was removed; --keep-subscriptions skips the API)")
-    print(f"removed {entry.name} from {registry.path}")
+    print(f"removed {entry.name} from {registry.location}")
     sync_partitions(deployment)
     data_dir = deployment.settings.resolved_data_dir
     if args.delete_data:

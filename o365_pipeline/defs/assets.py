@@ -6,10 +6,12 @@ work itself lives in `o365_pipeline.pipeline`.
 """
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
 
 import dagster as dg
 
+from o365_pipeline.api.client import ManagementApiClient
 from o365_pipeline.api.errors import ManagementApiError
 from o365_pipeline.content_types import CONTENT_TYPES, ContentType
 from o365_pipeline.defs.checks import (
@@ -19,6 +21,7 @@ from o365_pipeline.defs.checks import (
     listing_check_specs,
     merged_check_results,
 )
+from o365_pipeline.defs.column_schemas import audit_asset_metadata
 from o365_pipeline.defs.failures import reported_as_failure
 from o365_pipeline.defs.metadata import (
     audit_metadata,
@@ -93,23 +96,39 @@ def build_content_type_assets(
     tenants: TenantDirectory | Sequence[Tenant],
     partitions: dg.PartitionsDefinition,
 ) -> list[dg.AssetsDefinition]:
-    """The listing and audit-table assets of one content type (one definition, five uses),
-    computed together: one step lists and lands every window of the run.
+    """The listing and audit-table assets of one content type, in a step of their own."""
+    return build_landing_assets(
+        [content_type], tenants, partitions, name=f"land_{content_type.slug}"
+    )
+
+
+def build_landing_assets(
+    content_types: Sequence[ContentType],
+    tenants: TenantDirectory | Sequence[Tenant],
+    partitions: dg.PartitionsDefinition,
+    *,
+    name: str = "land_windows",
+) -> list[dg.AssetsDefinition]:
+    """The listing and audit-table assets of `content_types` (one definition, five uses),
+    computed together: one step lists and lands every window of the run, every selected content
+    type at once, through one client per tenant.
 
     Why one step and a single-run backfill policy: each step costs a code-location load (and,
-    with a multiprocess executor, a process); a window's listing and landing are two halves of
-    one unit of work; and a range of windows in one run overlaps their network waits. Each
-    window is still reported on its own: its own materializations (an `AssetMaterialization`
-    per partition), its own ledger row and file; a window that fails is named and fails only
-    its own partitions (the others of the run are materialized).
+    with a multiprocess executor, a process), and the in-process executor runs steps one after
+    the other, so five steps would wait for the network five times over; a window's listing
+    and landing are two halves of one unit of work; and a range of windows in one run overlaps
+    their network waits under the client's connection limit and the tenant's request budget.
+    Selecting some of the assets (the UI's subsets) lands only those. Each window is still
+    reported on its own: its own materializations (an `AssetMaterialization` per partition),
+    its own ledger row and file; a window that fails is named and fails only its own
+    partitions (the others of the run are materialized).
     """
     directory = as_directory(tenants)
-    table_key = audit_key(content_type)
-    list_key = listing_key(content_type)
-
-    @dg.multi_asset(
-        name=f"land_{content_type.slug}",
-        specs=[
+    specs: list[dg.AssetSpec] = []
+    check_specs: list[dg.AssetCheckSpec] = []
+    for content_type in content_types:
+        list_key, table_key = listing_key(content_type), audit_key(content_type)
+        specs += [
             dg.AssetSpec(
                 list_key,
                 deps=[SUBSCRIPTIONS_KEY],
@@ -125,20 +144,31 @@ def build_content_type_assets(
                 kinds={"parquet", "duckdb"},
                 skippable=True,
                 description=f"{content_type.description} One Parquet file per tenant and hour.",
+                metadata=audit_asset_metadata(content_type),
             ),
-        ],
-        check_specs=[*listing_check_specs(list_key), *audit_check_specs(table_key)],
+        ]
+        check_specs += [*listing_check_specs(list_key), *audit_check_specs(table_key)]
+
+    @dg.multi_asset(
+        name=name,
+        specs=specs,
+        check_specs=check_specs,
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         can_subset=True,
         pool=API_POOL,
     )
-    def land_windows_of_type(
+    def land(
         context: dg.AssetExecutionContext,
         management_api: ManagementApiResource,
         storage: StorageResource,
     ) -> Iterator[dg.AssetMaterialization | dg.AssetCheckResult]:
         selected = context.selected_asset_keys
+        chosen = [
+            kind
+            for kind in content_types
+            if listing_key(kind) in selected or audit_key(kind) in selected
+        ]
         run = decode_partitions(context)
         checks: list[tuple[str, dg.AssetCheckResult]] = []
         failures: list[WindowFailure] = []
@@ -148,42 +178,64 @@ def build_content_type_assets(
                     directory.get(tenant), directory.all(), directory.entry(tenant)
                 )
             before = client.stats.copy()
-            landed = 0
-            for outcome in land_windows(
-                client,
-                storage.layout(),
-                storage.object_store(),
-                tenant=tenant,
-                content_type=content_type.name,
-                windows=windows,
-                list_it=list_key in selected,
-                ingest_it=table_key in selected,
-                clock=lambda: datetime.now(UTC),
-            ):
-                if isinstance(outcome, WindowFailure):
-                    failures.append(outcome)
-                    context.log.error(f"{tenant} {outcome.window.label}: {outcome.error}")
-                    continue
-                landed += 1
-                key = partition_key_for(tenant, outcome.window.start)
-                alone = len(run) == 1 and len(windows) == 1  # its requests are the run's
-                costs = request_metadata(client.stats.since(before)) if alone else {}
-                yield from _materializations(outcome, key, list_key, table_key, costs, context)
-                checks += _check_results(outcome, list_key, table_key)
+
+            def land_type(
+                client: ManagementApiClient, tenant: str, windows: list, kind: ContentType
+            ) -> list[WindowLanding | WindowFailure]:
+                return list(
+                    land_windows(
+                        client,
+                        storage.layout(),
+                        storage.object_store(),
+                        tenant=tenant,
+                        content_type=kind.name,
+                        windows=windows,
+                        list_it=listing_key(kind) in selected,
+                        ingest_it=audit_key(kind) in selected,
+                        clock=lambda: datetime.now(UTC),
+                    )
+                )
+
+            with ThreadPoolExecutor(max_workers=len(chosen), thread_name_prefix="type") as pool:
+                landings = {
+                    pool.submit(land_type, client, tenant, windows, kind): kind for kind in chosen
+                }
+                for done in as_completed(landings):
+                    kind = landings[done]
+                    outcomes = done.result()
+                    landed = 0
+                    for outcome in outcomes:
+                        if isinstance(outcome, WindowFailure):
+                            failures.append(outcome)
+                            context.log.error(
+                                f"{tenant} {kind.name} {outcome.window.label}: {outcome.error}"
+                            )
+                            continue
+                        landed += 1
+                        key = partition_key_for(tenant, outcome.window.start)
+                        # A run of one window and one content type: its requests are the run's.
+                        alone = len(run) == 1 and len(windows) == 1 and len(chosen) == 1
+                        costs = request_metadata(client.stats.since(before)) if alone else {}
+                        yield from _materializations(
+                            outcome, key, listing_key(kind), audit_key(kind), costs, context
+                        )
+                        checks += _check_results(outcome, listing_key(kind), audit_key(kind))
+                    context.log.info(
+                        f"{tenant}: {landed} of {len(windows)} window(s) of {kind.name} landed"
+                    )
+                    warning = missing_permission_warning(client, kind.name)
+                    if warning:
+                        context.log.warning(warning)
             spent = client.stats.since(before)
             context.log.info(
-                f"{tenant}: {landed} of {len(windows)} window(s) of {content_type.name} landed, "
-                f"{spent.requests} requests, {spent.retries} retries, {spent.throttled} "
-                f"throttled, {spent.seconds_waited:.1f} s waited"
+                f"{tenant}: {spent.requests} requests, {spent.retries} retries, "
+                f"{spent.throttled} throttled, {spent.seconds_waited:.1f} s waited"
             )
-            warning = missing_permission_warning(client, content_type.name)
-            if warning:
-                context.log.warning(warning)
         wanted = context.selected_asset_check_keys
         yield from (result for result in merged_check_results(checks) if _key(result) in wanted)
-        _fail_for(failures, sum(len(windows) for windows in run.values()))
+        _fail_for(failures, sum(len(windows) for windows in run.values()) * len(chosen))
 
-    return [land_windows_of_type]
+    return [land]
 
 
 def _materializations(
@@ -227,7 +279,7 @@ def _check_results(
         results += listing_check_results(list_key, outcome.listing, table_key.to_user_string())
     if outcome.ingest is not None:
         results += audit_check_results(
-            table_key, outcome.ingest, outcome.summary, outcome.verification
+            table_key, outcome.ingest, outcome.summary, outcome.verification, outcome.drift
         )
     return [(outcome.window.label, result) for result in results]
 

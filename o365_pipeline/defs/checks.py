@@ -1,6 +1,7 @@
 """Asset checks evaluated on each audit partition as it is written: Ids are unique, every
-listed blob was fetched (an expired blob is loss and fails the check loudly), and the file on
-disk is the one the ledger records (`o365-pipeline verify`, for this partition only).
+listed blob was fetched (an expired blob is loss and fails the check loudly), the file on
+disk is the one the ledger records (`o365-pipeline verify`, for this partition only), and the
+records showed no schema drift (a warning: the records landed whole in raw_json either way).
 """
 
 from __future__ import annotations
@@ -9,18 +10,21 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
+from o365_pipeline.defs.metadata import drift_metadata, drift_sentence
 from o365_pipeline.defs.resources import StorageResource
 from o365_pipeline.pipeline.audit_table import IngestReport
 from o365_pipeline.pipeline.freshness import tenant_freshness
 from o365_pipeline.pipeline.listing import ListingReport
 from o365_pipeline.pipeline.partition_summary import PartitionSummary
 from o365_pipeline.pipeline.verification import VerificationReport
+from o365_pipeline.records.schema_drift import SchemaDrift
 from o365_pipeline.tenants.directory import TenantDirectory
 
 IDS_UNIQUE = "ids_unique"
 ALL_BLOBS_FETCHED = "all_listed_blobs_fetched"
 PARTITION_HAS_LISTED_BLOBS = "partition_has_every_listed_blob"
 FILE_MATCHES_LEDGER = "partition_file_matches_ledger"
+NO_SCHEMA_DRIFT = "no_schema_drift"
 
 
 def listing_check_specs(asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
@@ -81,6 +85,14 @@ def audit_check_specs(asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
             "row records, the ledger agrees with the listing, and no other Parquet file sits "
             "beside it (the checks of `o365-pipeline verify`).",
         ),
+        dg.AssetCheckSpec(
+            NO_SCHEMA_DRIFT,
+            asset=asset_key,
+            description="The partition shows no RecordType, Operation or field this content "
+            "type had not shown before, no undocumented RecordType and no field whose values "
+            "change JSON kind (WARN: Microsoft adds fields without notice; the records are "
+            "stored whole in raw_json, so drift asks for a look at the typed views, not a fix).",
+        ),
     ]
 
 
@@ -89,8 +101,11 @@ def audit_check_results(
     report: IngestReport,
     summary: PartitionSummary,
     verification: VerificationReport,
+    drift: SchemaDrift,
 ) -> list[dg.AssetCheckResult]:
-    """Evaluate the checks for one written partition (`verification`: of that partition)."""
+    """Evaluate the checks for one written partition (`verification` and `drift`: of that
+    partition).
+    """
     missing = [outcome for outcome in report.outcomes if outcome.status != "fetched"]
     return [
         dg.AssetCheckResult(
@@ -130,7 +145,22 @@ def audit_check_results(
                 ),
             },
         ),
+        schema_drift_result(asset_key, drift),
     ]
+
+
+def schema_drift_result(asset_key: dg.AssetKey, drift: SchemaDrift) -> dg.AssetCheckResult:
+    """The drift check of one partition: passed without drift, a WARN naming it otherwise,
+    with the drifting names as a table.
+    """
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=NO_SCHEMA_DRIFT,
+        passed=not drift.any,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"Schema drift: {drift_sentence(drift)}" if drift.any else None,
+        metadata=drift_metadata(drift),
+    )
 
 
 def merged_check_results(

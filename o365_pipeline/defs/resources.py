@@ -110,6 +110,14 @@ class ManagementApiResource(dg.ConfigurableResource):
     rate_limit_folder: str = Field(
         default="data/.ratelimit", description="Where the shared request budgets are kept."
     )
+    rate_limit_database_url: str | None = Field(
+        default=None,
+        description="Or the database keeping them for every machine (postgresql://…); "
+        "unset = the folder.",
+    )
+    rate_limit_database_password: str | None = Field(
+        default=None, description="Its password (an EnvVar: O365_POSTGRES_PASSWORD)."
+    )
     retry_initial_backoff_seconds: float = Field(
         default=1.0,
         description="First wait before retrying a failed call when the API gives no "
@@ -140,6 +148,8 @@ class ManagementApiResource(dg.ConfigurableResource):
             "retry": self.retry_policy(),
             "rate_limit_per_minute": self.rate_limit_per_minute or None,
             "rate_limit_folder": self.rate_limit_folder,
+            "rate_limit_database_url": self.rate_limit_database_url,
+            "rate_limit_database_password": self.rate_limit_database_password,
         }
 
     def retry_policy(self) -> RetryPolicy:

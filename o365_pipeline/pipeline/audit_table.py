@@ -3,10 +3,13 @@
 Rules followed here:
 - Every listed blob is fetched or accounted for. A blob the API calls expired (AF20051) is
   recorded as loss and the rest of the window lands; a blob that keeps failing for any other
-  reason fails the window naming the blob, and the previous good Parquet stays in place so a
-  later run can complete it. Nothing is skipped silently.
-- Blobs are fetched concurrently but consumed in listing order, so the same listing always
-  yields the same rows (the first delivery of a duplicated Id wins).
+  reason — a body that is not an array of records included, which the transport asks for again
+  under its retry policy — fails the window naming the blob, and the previous good Parquet stays
+  in place so a later run can complete it. Nothing is skipped silently.
+- Blobs are fetched concurrently, then the window's bodies are converted in one load, in
+  listing order, so the same listing always yields the same rows (the first delivery of a
+  duplicated Id wins). The partition's summary and schema profile are computed from that load
+  before the file is written, not read back from it.
 - The ledger names the audit file in place with its row count and SHA-256: the one just
   committed, or after a failed window the previous good one (still in place), so
   `o365-pipeline verify` can check whatever analysts query.
@@ -27,13 +30,18 @@ from o365_pipeline.api.content import ContentBlob
 from o365_pipeline.api.errors import ContentExpiredError, ManagementApiError
 from o365_pipeline.api.windows import Window
 from o365_pipeline.errors import PipelineError
-from o365_pipeline.records.blob_reader import MalformedBlobError, read_blob_batches
+from o365_pipeline.pipeline.partition_summary import PartitionSummary, summarize_source
+from o365_pipeline.records.schema_drift import SchemaProfile, profile_source
+from o365_pipeline.records.window_records import (
+    BlobFile,
+    MalformedBlobError,
+    WindowRecords,
+    check_blob_records,
+)
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.ledger import BlobOutcome, LedgerEntry, read_ledger, write_ledger
 from o365_pipeline.storage.listings import load_listing
 from o365_pipeline.storage.partition_writer import AuditPartitionWriter, PartitionWriteResult
-
-MALFORMED_REFETCHES = 2
 
 
 class IncompleteWindowError(PipelineError, RuntimeError):
@@ -58,11 +66,15 @@ class IncompleteWindowError(PipelineError, RuntimeError):
 
 @dataclass(frozen=True)
 class IngestReport:
-    """What one window's ingestion did: the ledger row, per-blob outcomes and the write."""
+    """What one window's ingestion did: the ledger row, per-blob outcomes, the write, and the
+    facts of what was written (summary, schema profile).
+    """
 
     ledger: LedgerEntry
     outcomes: tuple[BlobOutcome, ...]
     write: PartitionWriteResult
+    summary: PartitionSummary
+    profile: SchemaProfile
 
 
 def ingest_window(
@@ -83,27 +95,14 @@ def ingest_window(
     blobs = load_listing(layout.listing_file(content_type, tenant, window.start), content_type)
     ledger_file = layout.ledger_file(content_type, tenant, window.start)
     started_at = clock()
-    outcomes: list[BlobOutcome] = []
-    with (
-        AuditPartitionWriter(layout.audit_file(content_type, tenant, window.start)) as writer,
-        tempfile.TemporaryDirectory(prefix="o365-blobs-") as scratch,
-    ):
-        for blob, result in client.download_blobs(blobs, Path(scratch)):
-            outcome, malformed = _land_blob(
-                writer, blob, result, tenant=tenant, ingested_at=started_at
-            )
-            for _ in range(MALFORMED_REFETCHES):
-                if not malformed:
-                    break
-                # A body that does not parse is most often a transfer gone wrong; the
-                # records already landed from it are exact, and the writer drops their
-                # second delivery.
-                again = client.download_blob_or_error(blob, Path(scratch) / "refetched.json")
-                outcome, malformed = _land_blob(
-                    writer, blob, again, tenant=tenant, ingested_at=started_at
-                )
-            outcomes.append(outcome)
-        failures = [outcome for outcome in outcomes if outcome.status == "failed"]
+    with tempfile.TemporaryDirectory(prefix="o365-blobs-") as scratch:
+        downloads = list(client.download_blobs(blobs, Path(scratch)))
+        outcomes = [_outcome(blob, result) for blob, result in downloads]
+        fetched = [
+            (index, BlobFile(result, blob.content_id, blob.content_created))
+            for index, (blob, result) in enumerate(downloads)
+            if isinstance(result, Path)
+        ]
         entry_kwargs = dict(
             tenant=tenant,
             content_type=content_type,
@@ -111,11 +110,40 @@ def ingest_window(
             outcomes=outcomes,
             started_at=started_at,
         )
-        if failures:
+        write = summary = profile = None
+        refetched: set[int] = set()
+        while write is None and not any(outcome.status == "failed" for outcome in outcomes):
+            try:
+                write, summary, profile = _convert(
+                    [blob_file for _, blob_file in fetched],
+                    layout.audit_file(content_type, tenant, window.start),
+                    tenant=tenant,
+                    content_type=content_type,
+                    ingested_at=started_at,
+                    counted=lambda position, records: _count(
+                        outcomes, fetched[position][0], records
+                    ),
+                )
+            except MalformedBlobError as error:
+                position = error.blob_index or 0
+                index, blob_file = fetched[position]
+                if index in refetched:  # still not records (a large body, checked only here)
+                    outcomes[index] = replace(outcomes[index], status="failed", error=str(error))
+                    break
+                # A body that does not hold records is most often a transfer gone wrong: ask for
+                # it again, now checking its records on arrival, so that the transport's retry
+                # policy (the one retry loop) decides how often.
+                refetched.add(index)
+                again = client.download_blob_or_error(
+                    blobs[index], blob_file.path, check=check_blob_records
+                )
+                if isinstance(again, ManagementApiError):
+                    outcomes[index] = replace(outcomes[index], status="failed", error=str(again))
+        if write is None:
+            failures = [outcome for outcome in outcomes if outcome.status == "failed"]
             entry = _ledger_entry(**entry_kwargs, write=None, finished_at=clock())
             write_ledger(ledger_file, _keeping_file_of(entry, ledger_file), outcomes)
             raise IncompleteWindowError(tenant, content_type, window, failures)
-        write = writer.commit()
     entry = _ledger_entry(**entry_kwargs, write=write, finished_at=clock())
     entry = replace(
         entry,
@@ -124,55 +152,57 @@ def ingest_window(
         file_sha256=write.file_sha256,
     )
     write_ledger(ledger_file, entry, outcomes)
-    return IngestReport(ledger=entry, outcomes=tuple(outcomes), write=write)
+    return IngestReport(
+        ledger=entry, outcomes=tuple(outcomes), write=write, summary=summary, profile=profile
+    )
 
 
-def _land_blob(
-    writer: AuditPartitionWriter,
-    blob: ContentBlob,
-    result: Path | ManagementApiError,
+def _convert(
+    blob_files: list[BlobFile],
+    path: Path,
     *,
     tenant: str,
+    content_type: str,
     ingested_at: datetime,
-) -> tuple[BlobOutcome, bool]:
-    """Convert one downloaded blob into the partition, batch by batch; delete its file.
-    Also says whether the body was malformed (worth fetching again).
-    """
-
-    def outcome(
-        status: str, records: int, error: str | None, *, malformed: bool = False
-    ) -> tuple[BlobOutcome, bool]:
-        landed = BlobOutcome(
-            content_id=blob.content_id,
-            content_created=blob.content_created,
-            content_expiration=blob.content_expiration,
-            status=status,
-            records_read=records,
-            error=error,
-        )
-        return landed, malformed
-
-    if isinstance(result, ContentExpiredError):
-        return outcome("expired", 0, str(result))
-    if isinstance(result, ManagementApiError):
-        return outcome("failed", 0, str(result))
-    records = 0
-    try:
-        for batch in read_blob_batches(
-            result,
-            tenant=tenant,
-            content_type=blob.content_type,
-            content_id=blob.content_id,
-            content_created=blob.content_created,
-            ingested_at=ingested_at,
-        ):
+    counted: Callable[[int, int], None],
+) -> tuple[PartitionWriteResult, PartitionSummary, SchemaProfile]:
+    """Load the bodies once, write the partition, and describe what it holds."""
+    with (
+        WindowRecords(
+            blob_files, tenant=tenant, content_type=content_type, ingested_at=ingested_at
+        ) as loaded,
+        AuditPartitionWriter(path) as writer,
+    ):
+        for position, records in enumerate(loaded.records_per_blob):
+            counted(position, records)
+        for batch in loaded.batches():
             writer.write(batch)
-            records += batch.num_rows
-    except MalformedBlobError as error:
-        return outcome("failed", records, str(error), malformed=True)
-    finally:
-        result.unlink(missing_ok=True)
-    return outcome("fetched", records, None)
+        first = loaded.first_deliveries()
+        summary = summarize_source(loaded.connection, first)
+        profile = profile_source(loaded.connection, first, structure="structure")
+        return writer.commit(), summary, profile
+
+
+def _count(outcomes: list[BlobOutcome], index: int, records: int) -> None:
+    outcomes[index] = replace(outcomes[index], records_read=records)
+
+
+def _outcome(blob: ContentBlob, result: Path | ManagementApiError) -> BlobOutcome:
+    """A downloaded blob is "fetched" (its records are counted when loaded)."""
+    if isinstance(result, ContentExpiredError):
+        status, error = "expired", str(result)
+    elif isinstance(result, ManagementApiError):
+        status, error = "failed", str(result)
+    else:
+        status, error = "fetched", None
+    return BlobOutcome(
+        content_id=blob.content_id,
+        content_created=blob.content_created,
+        content_expiration=blob.content_expiration,
+        status=status,
+        records_read=0,
+        error=error,
+    )
 
 
 def _keeping_file_of(entry: LedgerEntry, ledger_file: Path) -> LedgerEntry:

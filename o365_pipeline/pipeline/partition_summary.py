@@ -1,8 +1,10 @@
 """Facts about one landed partition that a data engineer wants next to it: CreationTime
 range, ingestion lag, a small preview, and whether every Id is unique.
 
-They are read back from the committed Parquet file (not from memory), so they describe what
-analysts will actually query.
+While a window lands they are computed by DuckDB over the loaded records' first deliveries
+(what the partition file holds), before the file is written, so no file is read back; the count
+of distinct Ids there is DuckDB's own, independent of the writer's de-duplication it checks.
+`summarize_partition` computes the same facts from a committed file.
 """
 
 from __future__ import annotations
@@ -13,15 +15,11 @@ from pathlib import Path
 
 import duckdb
 
-PREVIEW_COLUMNS = (
-    "Id",
-    "CreationTime",
-    "Operation",
-    "RecordType",
-    "UserId",
-    "ClientIP",
-    "ResultStatus",
-)
+from o365_pipeline.records.schema import AUDIT_SCHEMA
+
+# Every typed column, so the preview shows what an analyst's query returns; raw_json (the
+# whole record, kilobytes each) stays in the file.
+PREVIEW_COLUMNS = tuple(name for name in AUDIT_SCHEMA.names if name != "raw_json")
 
 
 @dataclass(frozen=True)
@@ -46,19 +44,25 @@ def summarize_partition(path: Path, preview_rows: int = 5) -> PartitionSummary:
     """Summarize the Parquet file at `path` with DuckDB (lag = ingested_at − CreationTime)."""
     with duckdb.connect() as connection:
         connection.execute("SET enable_progress_bar = false")
-        source = f"read_parquet('{_quoted(path)}')"
-        rows, distinct_ids, first, last, lag_median, lag_max = connection.execute(
-            f"""SELECT count(*), count(DISTINCT Id), min(CreationTime), max(CreationTime),
-                       median(epoch(ingested_at - CreationTime)) / 60,
-                       max(epoch(ingested_at - CreationTime)) / 60
-                FROM {source}"""
-        ).fetchone()
-        columns = ", ".join(f'"{column}"' for column in PREVIEW_COLUMNS)
-        cursor = connection.execute(
-            f"SELECT {columns} FROM {source} ORDER BY CreationTime, Id LIMIT {int(preview_rows)}"
-        )
-        names = [description[0] for description in cursor.description]
-        preview = tuple(dict(zip(names, row, strict=True)) for row in cursor.fetchall())
+        return summarize_source(connection, f"read_parquet('{_quoted(path)}')", preview_rows)
+
+
+def summarize_source(
+    connection: duckdb.DuckDBPyConnection, source: str, preview_rows: int = 5
+) -> PartitionSummary:
+    """The facts of the audit rows of `source` (a table expression) on `connection`."""
+    rows, distinct_ids, first, last, lag_median, lag_max = connection.execute(
+        f"""SELECT count(*), count(DISTINCT Id), min(CreationTime), max(CreationTime),
+                   median(epoch(ingested_at - CreationTime)) / 60,
+                   max(epoch(ingested_at - CreationTime)) / 60
+            FROM {source}"""
+    ).fetchone()
+    columns = ", ".join(f'"{column}"' for column in PREVIEW_COLUMNS)
+    cursor = connection.execute(
+        f"SELECT {columns} FROM {source} ORDER BY CreationTime, Id LIMIT {int(preview_rows)}"
+    )
+    names = [description[0] for description in cursor.description]
+    preview = tuple(dict(zip(names, row, strict=True)) for row in cursor.fetchall())
     return PartitionSummary(
         rows=rows,
         distinct_ids=distinct_ids,

@@ -20,17 +20,18 @@ from o365_pipeline.api.windows import Window
 from o365_pipeline.errors import PipelineError
 from o365_pipeline.pipeline.audit_table import IngestReport, ingest_window
 from o365_pipeline.pipeline.listing import ListingReport, list_window
-from o365_pipeline.pipeline.partition_summary import PartitionSummary, summarize_partition
+from o365_pipeline.pipeline.partition_summary import PartitionSummary
 from o365_pipeline.pipeline.publishing import WindowCopies
-from o365_pipeline.pipeline.schema_report import report_schema_drift
+from o365_pipeline.pipeline.schema_report import report_profile_drift
 from o365_pipeline.pipeline.verification import VerificationReport, verify_window
 from o365_pipeline.records.schema_drift import SchemaDrift
 from o365_pipeline.storage.layout import DataLayout, StoredPartition
 from o365_pipeline.storage.object_store import ObjectStore
 
 # Windows in flight at once per tenant and content type; each fetches its blobs with the
-# client's own concurrency, all under the tenant's shared request budget.
-CONCURRENT_WINDOWS = 4
+# client's own concurrency, all under the client's connection limit and the tenant's shared
+# request budget (so more windows here mean more overlap, not more load on the service).
+CONCURRENT_WINDOWS = 8
 # The schema catalog of a content type is one file that every window updates.
 _catalog_lock = threading.Lock()
 
@@ -85,10 +86,10 @@ def land_window(
         ingest = ingest_window(
             client, layout, tenant=tenant, content_type=content_type, window=window, clock=clock
         )
-        summary = summarize_partition(ingest.write.path)
+        summary = ingest.summary
         verification = verify_window(layout, StoredPartition(content_type, tenant, window.start))
         with _catalog_lock:
-            drift = report_schema_drift(layout, content_type, ingest.write.path)
+            drift = report_profile_drift(layout, content_type, ingest.profile)
     published = copies.publish()
     return WindowLanding(window, listing, ingest, summary, drift, verification, published)
 

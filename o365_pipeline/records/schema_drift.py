@@ -100,29 +100,39 @@ def profile_partition(path: Path) -> SchemaProfile:
     """Profile one audit Parquet file from its `raw_json` (DuckDB, one pass per question)."""
     with duckdb.connect() as connection:
         connection.execute("SET enable_progress_bar = false")
-        source = f"read_parquet('{_quoted(path)}')"
-        record_types = {
-            row[0]
-            for row in connection.execute(
-                f"SELECT DISTINCT RecordType FROM {source} WHERE RecordType IS NOT NULL"
-            ).fetchall()
-        }
-        operations = {
-            row[0]
-            for row in connection.execute(
-                f"SELECT DISTINCT Operation FROM {source} WHERE Operation IS NOT NULL"
-            ).fetchall()
-        }
-        # One structure per distinct record shape (a handful per partition), not one row per
-        # field of every record: about 7 times faster than json_each on real-sized records.
-        kinds: dict[str, set[str]] = {}
-        for (structure,) in connection.execute(
-            f"SELECT DISTINCT json_structure(raw_json) FROM {source}"
-        ).fetchall():
-            for name, shape in json.loads(structure).items():
-                kinds.setdefault(name, set())
-                if shape != "NULL":
-                    kinds[name].add(_kind_of(shape))
+        return profile_source(connection, f"read_parquet('{_quoted(path)}')")
+
+
+def profile_source(
+    connection: duckdb.DuckDBPyConnection,
+    source: str,
+    structure: str = "json_structure(raw_json)",
+) -> SchemaProfile:
+    """Profile the audit rows of `source` (a table expression) on `connection`; `structure` is
+    the SQL of each record's `json_structure` (a column when the loader computed it already).
+    """
+    record_types = {
+        row[0]
+        for row in connection.execute(
+            f"SELECT DISTINCT RecordType FROM {source} WHERE RecordType IS NOT NULL"
+        ).fetchall()
+    }
+    operations = {
+        row[0]
+        for row in connection.execute(
+            f"SELECT DISTINCT Operation FROM {source} WHERE Operation IS NOT NULL"
+        ).fetchall()
+    }
+    # One structure per distinct record shape (a handful per partition), not one row per
+    # field of every record: about 7 times faster than json_each on real-sized records.
+    kinds: dict[str, set[str]] = {}
+    for (shape_text,) in connection.execute(
+        f"SELECT DISTINCT {structure} FROM {source}"
+    ).fetchall():
+        for name, shape in json.loads(shape_text).items():
+            kinds.setdefault(name, set())
+            if shape != "NULL":
+                kinds[name].add(_kind_of(shape))
     return SchemaProfile(
         frozenset(record_types),
         frozenset(operations),

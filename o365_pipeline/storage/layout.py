@@ -8,7 +8,7 @@ aware UTC hour), so nothing from the outside can steer a write elsewhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from o365_pipeline.content_types import content_type_named
@@ -18,6 +18,10 @@ AUDIT = "audit"
 LISTINGS = "listings"
 LEDGER = "ledger"
 CATALOG = "catalog"
+REPORTS = "reports"
+DETECTIONS = "detections"
+DAILY = "daily"
+DAILY_LEDGER = "daily_ledger"
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,36 @@ class DataLayout:
         """The schema catalog of a content type (what its partitions showed so far)."""
         name = content_type_named(content_type).name
         return self.root / CATALOG / f"content_type={name}" / "schema.json"
+
+    def findings_file(self, tenant: str, day: date) -> Path:
+        """The findings of the detection rules for one tenant's UTC day."""
+        validate_customer_name(tenant)
+        folder = self.root / DETECTIONS / f"tenant={tenant}" / f"date={day:%Y-%m-%d}"
+        return folder / "findings.parquet"
+
+    def report_dir(self, tenant: str, day: date) -> Path:
+        """The folder of one tenant's daily report (its HTML page and PNG charts)."""
+        validate_customer_name(tenant)
+        return self.root / REPORTS / f"tenant={tenant}" / f"date={day:%Y-%m-%d}"
+
+    def daily_file(self, content_type: str, tenant: str, day: date) -> Path:
+        """The one Parquet file of a compacted day (`daily/…/date=…/part.parquet`)."""
+        return self._day_dir(DAILY, content_type, tenant, day) / "part.parquet"
+
+    def daily_ledger_file(self, content_type: str, tenant: str, day: date) -> Path:
+        """The ledger row proving a compacted day against its 24 hourly partitions."""
+        return self._day_dir(DAILY_LEDGER, content_type, tenant, day) / "daily_ledger.parquet"
+
+    def daily_glob(self, area: str = DAILY, file_name: str = "*.parquet") -> str:
+        """A DuckDB glob over the per-day areas (`daily`, `daily_ledger`)."""
+        return str(self.root / area / "*" / "*" / "*" / file_name)
+
+    def _day_dir(self, area: str, content_type: str, tenant: str, day: date) -> Path:
+        name = content_type_named(content_type).name
+        validate_customer_name(tenant)
+        return (
+            self.root / area / f"content_type={name}" / f"tenant={tenant}" / f"date={day:%Y-%m-%d}"
+        )
 
     def glob(self, area: str, file_name: str = "*.parquet", content_type: str | None = None) -> str:
         """A DuckDB glob over one area (`audit`, `listings`, `ledger`), optionally one type."""

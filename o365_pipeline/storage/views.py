@@ -1,12 +1,12 @@
 """DuckDB views over the Parquet: one per content type, `audit_all`, the analyst-facing
-`audit`, and the ledger and listings.
+`audit`, and the ledger and listings; over `audit`, the typed workload views (`sign_ins`,
+`dlp_matches`, …: `storage.workload_views`, columns in `storage/workload_columns/`).
 
 `audit` shows each (tenant, Id) once across all partitions and content types, keeping the
-earliest delivery (`content_created`, then `content_id`). Partitions stay independent; the
-cost is paid at query time: DuckDB hashes (tenant, Id) over every row it scans from
-`audit_all`. A filter on `tenant` is pushed below the de-duplication (it is a partition key of
-the window); filters on other columns apply after it. Per-content-type views skip the step
-and show every stored delivery.
+earliest delivery (`content_created`, then `content_id`): compacted days come from the daily
+tables, already de-duplicated, and only the hourly remainder pays for de-duplication at query
+time (`storage.audit_view`). Per-content-type views and `audit_all` read the hourly files and
+show every stored delivery; `daily_ledger` holds each compacted day's proof.
 
 A file whose Parquet footer cannot be read (truncated, overwritten, not Parquet at all) is left
 out of the views and reported, so the rest of the data stays queryable: the views then list
@@ -26,13 +26,16 @@ import duckdb
 import pyarrow as pa
 
 from o365_pipeline.content_types import CONTENT_TYPES
-from o365_pipeline.records.schema import AUDIT_SCHEMA, COMMON_COLUMNS, INGESTION_COLUMNS
+from o365_pipeline.records.schema import AUDIT_SCHEMA
+from o365_pipeline.storage.audit_view import create_audit_view, create_daily_ledger_view
 from o365_pipeline.storage.damaged_files import DamagedFile, find_damaged
 from o365_pipeline.storage.health_views import create_health_views
-from o365_pipeline.storage.layout import AUDIT, LEDGER, LISTINGS, DataLayout
+from o365_pipeline.storage.layout import AUDIT, DAILY, DAILY_LEDGER, LEDGER, LISTINGS, DataLayout
 from o365_pipeline.storage.ledger import BLOB_SCHEMA, BLOBS_FILE_NAME, LEDGER_SCHEMA
 from o365_pipeline.storage.listings import LISTING_SCHEMA
 from o365_pipeline.storage.object_store import ObjectStore
+from o365_pipeline.storage.portable_database import PortableDatabase, write_portable_database
+from o365_pipeline.storage.workload_views import create_workload_views
 
 _HIVE_OPTIONS = (
     "hive_partitioning=true, hive_types={'date': DATE, 'hour': INTEGER}, union_by_name=true"
@@ -75,25 +78,14 @@ def connect(
 
 def create_database_file(
     data_root: Path, path: Path, on_damaged: Callable[[DamagedFile], None] = log_damaged
-) -> None:
-    """Write a DuckDB database file whose views read the Parquet under `data_root`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with connect(Path(data_root).resolve(), str(path), on_damaged=on_damaged):
-        pass
+) -> PortableDatabase:
+    """Write a portable DuckDB file: a snapshot of every view over `data_root` that opens from
+    any folder (why a snapshot: `storage/portable_database.py`).
+    """
+    root = Path(data_root).resolve()
+    with connect(root, on_damaged=on_damaged) as connection:
+        return write_portable_database(connection, Path(path), source=str(root))
 
-
-# `ClientIP` as workloads write it: `203.0.113.77`, `203.0.113.77:3297`, `[2001:db8::1]:443`,
-# `2001:db8::1`. The address alone (so one client is one group) and the port when there is one;
-# a bare IPv6 address has colons but no port. The original stays in `ClientIP`.
-CLIENT_ADDRESS = (
-    "CASE WHEN ClientIP LIKE '[%]%' THEN regexp_extract(ClientIP, '^\\[([^\\]]*)\\]', 1) "
-    "WHEN regexp_matches(ClientIP, '^[0-9.]+:[0-9]+$') THEN split_part(ClientIP, ':', 1) "
-    "ELSE nullif(trim(ClientIP), '') END"
-)
-CLIENT_PORT = (
-    "TRY_CAST(nullif(regexp_extract(ClientIP, "
-    "'^(?:\\[[^\\]]*\\]|[0-9.]+):([0-9]+)$', 1), '') AS INTEGER)"
-)
 
 # Per tenant × content type: the newest content seen and how late records arrive
 # (ingested_at − CreationTime), so a stalled tenant or a growing delay shows in one query.
@@ -129,15 +121,16 @@ def refresh_views(
         )
         _create(connection, content_type.slug, subset, AUDIT_SCHEMA)
     _create(connection, "audit_all", audit, AUDIT_SCHEMA)
-    columns = ", ".join(
-        f'"{name}"' for name in (*COMMON_COLUMNS, *INGESTION_COLUMNS, "date", "hour")
+    daily = sources.files(DAILY, local=sources.layout.daily_glob(DAILY))
+    daily_ledgers = sources.files(DAILY, local=sources.layout.daily_glob(DAILY_LEDGER))
+    create_audit_view(
+        connection,
+        hourly_files=audit.readable,
+        daily_files=daily.readable,
+        daily_pattern=daily.pattern,
+        all_daily_readable=not daily.damaged,
     )
-    connection.execute(
-        f"CREATE OR REPLACE VIEW audit AS SELECT {columns}, raw_json, "
-        f"{CLIENT_ADDRESS} AS client_address, {CLIENT_PORT} AS client_port FROM audit_all "
-        "QUALIFY row_number() OVER (PARTITION BY tenant, Id "
-        "ORDER BY content_created, content_id) = 1"
-    )
+    create_daily_ledger_view(connection, daily_ledgers.readable)
     ledger = sources.files(LEDGER, "ledger.parquet")
     blobs = sources.files(LEDGER, BLOBS_FILE_NAME)
     listings = sources.files(LISTINGS, "listing.parquet")
@@ -146,7 +139,15 @@ def refresh_views(
     _create(connection, "listings", listings, LISTING_SCHEMA)
     connection.execute(FRESHNESS_VIEW)
     create_health_views(connection, Path(data_root).resolve(), store)  # logs its damaged files
-    return [*audit.damaged, *ledger.damaged, *blobs.damaged, *listings.damaged]
+    create_workload_views(connection)  # typed views over `audit`, with their comments
+    return [
+        *audit.damaged,
+        *daily.damaged,
+        *daily_ledgers.damaged,
+        *ledger.damaged,
+        *blobs.damaged,
+        *listings.damaged,
+    ]
 
 
 @dataclass(frozen=True)
@@ -170,21 +171,27 @@ class _Sources:
     """Glob patterns over the local folder, or over the same keys in the object store."""
 
     def __init__(self, layout: DataLayout, store: ObjectStore | None) -> None:
-        self._layout = layout
+        self.layout = layout
         self._store = store
 
     def pattern(
-        self, area: str, file_name: str = "*.parquet", content_type: str | None = None
+        self,
+        area: str,
+        file_name: str = "*.parquet",
+        content_type: str | None = None,
+        local: str | None = None,
     ) -> str:
-        """The glob DuckDB reads: a local path, or the same key in the store."""
-        local = self._layout.glob(area, file_name, content_type)
+        """The glob DuckDB reads: a local path (`local`, or the area's hourly glob), or the
+        same key in the store.
+        """
+        local = local or self.layout.glob(area, file_name, content_type)
         if self._store is None:
             return local
         return self._store.key_url(self._relative(local))
 
-    def files(self, area: str, file_name: str = "*.parquet") -> _Files:
+    def files(self, area: str, file_name: str = "*.parquet", local: str | None = None) -> _Files:
         """Every file the pattern matches now, with the damaged ones set apart."""
-        local = self._layout.glob(area, file_name)
+        local = local or self.layout.glob(area, file_name)
         if self._store is None:
             found = sorted(glob.glob(local))
             filesystem = None
@@ -196,11 +203,13 @@ class _Sources:
         damaged = find_damaged(found, filesystem)
         skipped = {file.path for file in damaged}
         return _Files(
-            self.pattern(area, file_name), [path for path in found if path not in skipped], damaged
+            self.pattern(area, file_name, local=local),
+            [path for path in found if path not in skipped],
+            damaged,
         )
 
     def _relative(self, local: str) -> str:
-        return Path(local).relative_to(self._layout.root).as_posix()
+        return Path(local).relative_to(self.layout.root).as_posix()
 
 
 def _create(

@@ -11,10 +11,17 @@ gets no partitions and no scheduled runs until its consent is recorded.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from o365_pipeline.config import Settings
+from o365_pipeline.storage.postgres import DatabaseUrl
 from o365_pipeline.tenants.model import DEMO_TENANTS, Tenant
-from o365_pipeline.tenants.registry import RegisteredTenant, RegistryError, TenantRegistry
+from o365_pipeline.tenants.registry import (
+    RegisteredTenant,
+    RegistryError,
+    TenantRegistry,
+    TenantRegistryBase,
+)
 
 
 class TenantDirectory:
@@ -59,7 +66,7 @@ class RegistryTenants(TenantDirectory):
 
     def __init__(
         self,
-        registry: TenantRegistry,
+        registry: TenantRegistryBase,
         fallback: Sequence[Tenant] = (),
         always: Sequence[Tenant] = (),
     ) -> None:
@@ -123,7 +130,28 @@ def directory_for(settings: Settings) -> RegistryTenants:
         else ()
     )
     return RegistryTenants(
-        TenantRegistry(settings.registry_file),
+        open_registry(settings.registry_file, database_url_of(settings)),
         fallback=single,
         always=DEMO_TENANTS if settings.is_local else (),
     )
+
+
+def database_url_of(settings: Settings) -> DatabaseUrl | None:
+    """The deployment's shared database (`O365_POSTGRES_URL`, `O365_POSTGRES_PASSWORD`)."""
+    if settings.postgres_url is None:
+        return None
+    password = settings.postgres_password
+    return DatabaseUrl(settings.postgres_url, password.get_secret_value() if password else None)
+
+
+def open_registry(
+    registry_file: Path | str | None, database: DatabaseUrl | None
+) -> TenantRegistryBase:
+    """The registry of a deployment: the database's when it has one (several machines), else
+    the file (one machine).
+    """
+    if database is not None:
+        from o365_pipeline.tenants.registry_postgres import PostgresTenantRegistry
+
+        return PostgresTenantRegistry(database)
+    return TenantRegistry(registry_file)

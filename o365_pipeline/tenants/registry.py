@@ -15,15 +15,19 @@ tenant is not served (no partitions, no schedule), only kept so consent can be a
 Entries without the field (`tenants add`, older files) are served.
 
 Writes take an exclusive lock and replace the file atomically, so two `tenants add` at once
-both land and a reader never sees half a file.
+both land and a reader never sees half a file. A deployment on several machines keeps the
+same entries in PostgreSQL instead (`registry_postgres.py`, chosen when `O365_POSTGRES_URL` is
+set): both are a `TenantRegistryBase`, whose rules (one name, one tenant id, consent) are
+written once here over the store's `tenants()` and `_locked()`.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,38 +93,27 @@ class RegisteredTenant:
         return self.consent_pending_since is not None
 
 
-class TenantRegistry:
-    """Read and change the registry file at `path`."""
+class TenantRegistryBase(ABC):
+    """The registry's rules over a store of entries (a file, or a database table)."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self._cached: tuple[tuple[int, int, int], tuple[RegisteredTenant, ...]] | None = None
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the entries are kept, as a message may show it (never a password)."""
 
+    @abstractmethod
     def exists(self) -> bool:
         """Whether any tenant was ever registered here."""
-        return self.path.exists()
 
+    @abstractmethod
     def tenants(self) -> tuple[RegisteredTenant, ...]:
         """Every registered tenant, in the order added."""
-        try:
-            stat = self.path.stat()
-        except FileNotFoundError:
-            return ()
-        # Every write replaces the file, so (inode, mtime, size) says whether it changed: the
-        # code location asks several times per step without re-parsing.
-        version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-        if self._cached is not None and self._cached[0] == version:
-            return self._cached[1]
-        try:
-            entries = json.loads(self.path.read_text())["tenants"]
-            tenants = tuple(RegisteredTenant(**entry) for entry in entries)
-        except (ValueError, KeyError, TypeError) as error:
-            raise RegistryError(
-                f"The tenant registry {self.path} is not readable ({error}). Fix or remove the "
-                "file; `o365-pipeline tenants list` shows what it holds once it parses."
-            ) from None
-        self._cached = (version, tenants)
-        return tenants
+
+    @abstractmethod
+    def _locked(self) -> AbstractContextManager[list[RegisteredTenant]]:
+        """The entries, to change in place: no other writer runs until the block ends, and
+        the changed list then replaces the stored one at once (or not at all).
+        """
 
     def get(self, name: str) -> RegisteredTenant:
         """The tenant called `name`."""
@@ -129,7 +122,7 @@ class TenantRegistry:
                 return entry
         known = ", ".join(entry.name for entry in self.tenants()) or "none yet"
         raise RegistryError(
-            f"No tenant called {name!r} in {self.path} (registered: {known}). Add it with "
+            f"No tenant called {name!r} in {self.location} (registered: {known}). Add it with "
             "`o365-pipeline tenants add <customer-name> <tenant-id>`."
         )
 
@@ -163,7 +156,7 @@ class TenantRegistry:
                         existing, consent_pending_since=None, consent_granted_at=stamp
                     )
                     return entries[position]
-        raise RegistryError(f"No tenant called {name!r} in {self.path}.")
+        raise RegistryError(f"No tenant called {name!r} in {self.location}.")
 
     def remove(self, name: str) -> RegisteredTenant:
         """Unregister a tenant and return its entry."""
@@ -172,7 +165,46 @@ class TenantRegistry:
                 if existing.name == name:
                     del entries[position]
                     return existing
-        raise RegistryError(f"No tenant called {name!r} in {self.path}.")
+        raise RegistryError(f"No tenant called {name!r} in {self.location}.")
+
+
+class TenantRegistry(TenantRegistryBase):
+    """Read and change the registry file at `path` (the single-machine default)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._cached: tuple[tuple[int, int, int], tuple[RegisteredTenant, ...]] | None = None
+
+    @property
+    def location(self) -> str:
+        """The file's path."""
+        return str(self.path)
+
+    def exists(self) -> bool:
+        """Whether any tenant was ever registered here."""
+        return self.path.exists()
+
+    def tenants(self) -> tuple[RegisteredTenant, ...]:
+        """Every registered tenant, in the order added."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return ()
+        # Every write replaces the file, so (inode, mtime, size) says whether it changed: the
+        # code location asks several times per step without re-parsing.
+        version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if self._cached is not None and self._cached[0] == version:
+            return self._cached[1]
+        try:
+            entries = json.loads(self.path.read_text())["tenants"]
+            tenants = tuple(RegisteredTenant(**entry) for entry in entries)
+        except (ValueError, KeyError, TypeError) as error:
+            raise RegistryError(
+                f"The tenant registry {self.path} is not readable ({error}). Fix or remove the "
+                "file; `o365-pipeline tenants list` shows what it holds once it parses."
+            ) from None
+        self._cached = (version, tenants)
+        return tenants
 
     @contextmanager
     def _locked(self) -> Iterator[list[RegisteredTenant]]:
@@ -182,9 +214,14 @@ class TenantRegistry:
             entries = list(self.tenants())
             yield entries
             temporary = temporary_path_for(self.path)
-            payload = {"tenants": [_without_nones(asdict(entry)) for entry in entries]}
+            payload = {"tenants": [stored_form(entry) for entry in entries]}
             temporary.write_text(json.dumps(payload, indent=2) + "\n")
             publish(temporary, self.path)
+
+
+def stored_form(entry: RegisteredTenant) -> dict:
+    """An entry as both stores keep it: its fields, those unset left out."""
+    return _without_nones(asdict(entry))
 
 
 def _without_nones(entry: dict) -> dict:

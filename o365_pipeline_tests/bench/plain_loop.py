@@ -44,6 +44,10 @@ def main(name: str, tenant_id: str, *starts: str) -> int:
             windows=windows,
             clock=lambda: datetime.now(UTC),
         )
+        outcomes = list(outcomes)
+        for outcome in outcomes:
+            if isinstance(outcome, WindowFailure):
+                print(content_type, outcome.error, file=sys.stderr)
         return sum(isinstance(outcome, WindowFailure) for outcome in outcomes)
 
     with ThreadPoolExecutor(max_workers=len(CONTENT_TYPES)) as pool:

@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 from o365_emulator.embedded import stop_embedded_emulator
 
@@ -36,7 +37,18 @@ def test_demo_lands_exactly_the_emulator_ground_truth(tmp_path):
     stop_embedded_emulator(tmp_path / "data" / ".emulator")
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     assert "nothing lost, nothing duplicated" in completed.stdout
+    # The emulator's planted patterns in these windows are each found, nothing else flagged.
+    assert "Detections (findings by rule):" in completed.stdout
+    assert "every planted pattern found, nothing else flagged" in completed.stdout
+    assert list((tmp_path / "data" / "detections").glob("tenant=contoso/date=*/findings.parquet"))
     assert "Demo tenants: contoso, fabrikam" in completed.stdout
+    reports = [
+        line.split(": ", 1)[1]
+        for line in completed.stdout.splitlines()
+        if line.startswith("  contoso ") and line.endswith("report.html")
+    ]
+    assert reports and all(Path(report).is_file() for report in reports)
+    assert "<html" in Path(reports[0]).read_text().lower()
     assert not list((tmp_path / "data" / "audit").glob("*/tenant=acme"))
     assert list((tmp_path / "data" / "audit").glob("**/part.parquet"))
     assert (tmp_path / "data" / "dagster_home").is_dir()

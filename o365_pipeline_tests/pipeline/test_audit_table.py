@@ -161,3 +161,55 @@ def test_a_listing_page_that_is_not_json_fails_the_listing_by_name(emulator, mak
     emulator.add_faults(make_rule("invalid_json", target="listing"))
     with pytest.raises(MalformedListingError, match="subscriptions/content"):
         list(client.list_content(EXCHANGE, window.start, window.end))
+
+
+def test_a_body_of_things_that_are_not_records_is_asked_for_again_and_the_window_lands(
+    emulator, make_client, tmp_path, window
+):
+    client = make_client(max_concurrent_fetches=1)
+    client.start_subscription(EXCHANGE)
+    layout = DataLayout(tmp_path)
+    listed = len(list(client.list_content(EXCHANGE, window.start, window.end)))
+    # The first blob's body holds a string, and so does the answer to its re-fetch (the request
+    # after every listed blob was fetched once; the second rule waits out the other blobs, as
+    # the first rule takes the first blob's request): the retry of the re-fetch is good.
+    emulator.add_faults(
+        make_rule("foreign_element", count=1),
+        make_rule("foreign_element", count=1, after=listed - 1),
+    )
+
+    report = _run(client, layout, window)
+
+    assert emulator.faults.hits == {"foreign_element": 2}
+    assert report.ledger.status == "complete"
+    assert client.stats.retries == 1  # the re-fetch was retried by the transport's one loop
+    ids = pq.read_table(layout.audit_file(EXCHANGE, "contoso", window.start)).column("Id")
+    assert set(ids.to_pylist()) == emulator.ground_truth(
+        TENANT_ID, EXCHANGE, window.start, window.end
+    )
+    assert report.ledger.records_read == sum(outcome.records_read for outcome in report.outcomes)
+    assert all(outcome.records_read > 0 for outcome in report.outcomes)
+
+
+def test_a_body_that_stays_not_records_fails_its_window_by_name_after_the_policys_attempts(
+    emulator, make_client, tmp_path, window
+):
+    policy = RetryPolicy(max_attempts=3, initial_backoff_seconds=0.01)
+    client = make_client(max_concurrent_fetches=1, retry=policy)
+    client.start_subscription(EXCHANGE)
+    layout = DataLayout(tmp_path)
+    _run(client, layout, window)
+    audit_file = layout.audit_file(EXCHANGE, "contoso", window.start)
+    good = audit_file.read_bytes()
+    listed = list(client.list_content(EXCHANGE, window.start, window.end))
+    emulator.add_faults(make_rule("foreign_element", count="all"))
+
+    with pytest.raises(IncompleteWindowError) as caught:
+        _run(client, layout, window)
+
+    assert listed[0].content_id in str(caught.value)
+    assert "not an audit record" in str(caught.value)
+    assert audit_file.read_bytes() == good
+    entry, outcomes = read_ledger(layout.ledger_file(EXCHANGE, "contoso", window.start))
+    assert entry.status == "incomplete"
+    assert [o.content_id for o in outcomes if o.status == "failed"] == [listed[0].content_id]

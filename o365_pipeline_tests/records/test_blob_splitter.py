@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from o365_pipeline.records import blob_reader, blob_splitter
+from o365_pipeline.records import blob_splitter, window_records
 from o365_pipeline.records.blob_reader import MalformedBlobError, read_blob
 from o365_pipeline.records.blob_splitter import BlobShapeError, split_array_file
 from o365_pipeline_tests.corpus import corpus, corpus_file
@@ -72,7 +72,7 @@ def test_a_cut_blob_converts_to_the_same_rows_as_an_uncut_one(tmp_path, monkeypa
         ingested_at=HOUR,
     )
     whole = read_blob(blob, **context)
-    monkeypatch.setattr(blob_reader, "SPLIT_ABOVE_BYTES", 0)
+    monkeypatch.setattr(window_records, "SPLIT_ABOVE_BYTES", 0)
     monkeypatch.setattr(blob_splitter, "PIECE_BYTES", 10_000)
     cut = read_blob(blob, **context)
     assert cut.equals(whole)
@@ -83,7 +83,7 @@ def test_a_cut_blob_converts_to_the_same_rows_as_an_uncut_one(tmp_path, monkeypa
 def test_a_malformed_large_blob_is_a_malformed_blob_error(tmp_path, monkeypatch):
     blob = tmp_path / "blob.json"
     blob.write_text('[{"Id":"a"},{"Id":')
-    monkeypatch.setattr(blob_reader, "SPLIT_ABOVE_BYTES", 0)
+    monkeypatch.setattr(window_records, "SPLIT_ABOVE_BYTES", 0)
     with pytest.raises(MalformedBlobError, match="Blob c .*not closed"):
         read_blob(
             blob,

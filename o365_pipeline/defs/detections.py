@@ -1,0 +1,150 @@
+"""The `detections` asset: the findings of the detection rules for one tenant's UTC day, with
+an asset check that warns when the day has new high-severity findings.
+
+Daily × tenant, downstream of the five audit tables' 24 windows of the day: the body decodes
+the partition, calls `detect_day` (plain Python, `o365_pipeline.pipeline.detections`) and
+reports counts by rule and the findings as a table.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import dagster as dg
+
+from o365_pipeline.content_types import CONTENT_TYPES
+from o365_pipeline.defs.assets import audit_key
+from o365_pipeline.defs.partitions import decode_day_partition, windows_of_day_mapping
+from o365_pipeline.defs.resources import StorageResource
+from o365_pipeline.detections import load_rules
+from o365_pipeline.pipeline.detections import DetectionReport, Finding, detect_day
+
+DETECTIONS_KEY = dg.AssetKey("detections")
+DETECTIONS_GROUP = "analytics"
+DETECTIONS_JOB_NAME = "detect_day"
+NEW_HIGH_SEVERITY_CHECK = "no_new_high_severity_findings"
+FINDINGS_TABLE_ROWS = 50
+FINDINGS_SCHEMA = dg.TableSchema(
+    columns=[
+        dg.TableColumn("rule", "string", description="The detection rule (its SQL file name)."),
+        dg.TableColumn("severity", "string", description="high, medium or low."),
+        dg.TableColumn("first_seen", "string", description="First event (UTC, CreationTime)."),
+        dg.TableColumn("last_seen", "string", description="Last event (UTC, CreationTime)."),
+        dg.TableColumn("user", "string", description="The account the finding is about."),
+        dg.TableColumn("ip", "string", description="The client address involved."),
+        dg.TableColumn("evidence", "int", description="Audit records (Ids) that show it."),
+        dg.TableColumn("summary", "string", description="What was seen, in one sentence."),
+    ]
+)
+
+
+def build_detections_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """The asset over `partitions` (day × tenant, `daily_partitions`)."""
+    rules = load_rules()
+
+    @dg.asset(
+        key=DETECTIONS_KEY,
+        partitions_def=partitions,
+        group_name=DETECTIONS_GROUP,
+        kinds={"duckdb", "parquet"},
+        deps=[
+            dg.AssetDep(audit_key(content_type), partition_mapping=windows_of_day_mapping())
+            for content_type in CONTENT_TYPES
+        ],
+        check_specs=[
+            dg.AssetCheckSpec(
+                NEW_HIGH_SEVERITY_CHECK,
+                asset=DETECTIONS_KEY,
+                description="Warns when this run of the day found high-severity findings that "
+                "its previous run had not.",
+            )
+        ],
+        description="Findings of the detection rules (o365_pipeline/detections/rules/*.sql: "
+        + ", ".join(rule.name for rule in rules)
+        + ") for one tenant's UTC day of events, one Parquet file per tenant-day under "
+        "detections/.",
+    )
+    def detections(
+        context: dg.AssetExecutionContext, storage: StorageResource
+    ) -> dg.MaterializeResult:
+        partition = decode_day_partition(context)
+        report = detect_day(storage.layout().root, partition.tenant, partition.day)
+        context.log.info(
+            f"{partition.tenant} {partition.day}: {len(report.findings)} finding(s), "
+            f"{len(report.new_high_severity)} new high-severity"
+        )
+        return dg.MaterializeResult(
+            metadata=detections_metadata(report),
+            check_results=[new_high_severity_check(report)],
+        )
+
+    return detections
+
+
+def build_detections_job() -> "dg.UnresolvedAssetJobDefinition":
+    """Run the detections of one tenant-day (the demo runs it after landing its windows)."""
+    return dg.define_asset_job(
+        DETECTIONS_JOB_NAME,
+        selection=dg.AssetSelection.assets(DETECTIONS_KEY),
+        description="Run the detection rules over one tenant's UTC day.",
+    )
+
+
+def detections_metadata(report: DetectionReport) -> dict[str, object]:
+    """Counts by rule, the findings as a table (the first 50), and where they are kept."""
+    return {
+        "findings": len(report.findings),
+        "new_findings": len(report.new),
+        "findings_by_rule": dg.MetadataValue.json(report.counts_by_rule),
+        "findings_table": findings_table(report.findings[:FINDINGS_TABLE_ROWS]),
+        "path": dg.MetadataValue.path(str(report.path)),
+    }
+
+
+def findings_table(findings: Sequence[Finding]) -> dg.TableMetadataValue:
+    """The findings as a Dagster table (timestamps as ISO text, evidence as its count)."""
+    records = [
+        dg.TableRecord(
+            {
+                "rule": finding.rule,
+                "severity": finding.severity,
+                "first_seen": _iso(finding.first_seen),
+                "last_seen": _iso(finding.last_seen),
+                "user": finding.user or "",
+                "ip": finding.ip or "",
+                "evidence": len(finding.evidence_ids),
+                "summary": finding.summary or "",
+            }
+        )
+        for finding in findings
+    ]
+    return dg.MetadataValue.table(records, schema=FINDINGS_SCHEMA)
+
+
+def new_high_severity_check(report: DetectionReport) -> dg.AssetCheckResult:
+    """WARN (not ERROR: the data is fine, a person should look) on new high-severity
+    findings; pass otherwise, naming what is new either way.
+    """
+    new_high = report.new_high_severity
+    return dg.AssetCheckResult(
+        check_name=NEW_HIGH_SEVERITY_CHECK,
+        asset_key=DETECTIONS_KEY,
+        passed=not new_high,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            f"{len(new_high)} new high-severity finding(s): "
+            + "; ".join(f"{finding.rule}: {finding.summary}" for finding in new_high[:5])
+            if new_high
+            else "No new high-severity findings."
+        ),
+        metadata={
+            "new_high_severity": len(new_high),
+            "high_severity": sum(finding.severity == "high" for finding in report.findings),
+            "new_by_rule": dg.MetadataValue.json(
+                {rule: sum(f.rule == rule for f in new_high) for rule in {f.rule for f in new_high}}
+            ),
+        },
+    )
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
