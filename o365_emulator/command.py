@@ -14,6 +14,7 @@ from o365_emulator.certificates import load_certificates
 from o365_emulator.fault_rules import KINDS, FaultRule, FaultSpecError, parse_fault
 from o365_emulator.notifier import NotificationSchedule
 from o365_emulator.planted_patterns import PLANT_EVERY_HOURS
+from o365_emulator.samples import numbered_tenant_id
 from o365_emulator.server import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -36,6 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="GUID",
         help="tenant to serve (repeatable; default: the demo tenants)",
+    )
+    parser.add_argument(
+        "--tenants",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also serve N numbered healthy tenants (00000001-0000-4000-8000-000000000001, …), "
+        "for benchmarks of many customers",
     )
     parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
     parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET)
@@ -228,6 +237,7 @@ def run(args: argparse.Namespace) -> int:
     named = [tenant for tenant, _ in (*args.replay, *args.tenant_roles)]
     named += args.auditing_off + args.consent_required
     tenants += tuple(dict.fromkeys(tenant for tenant in named if tenant not in tenants))
+    tenants += tuple(numbered_tenant_id(number) for number in range(1, args.tenants + 1))
     state_dir = args.state_dir.resolve() if args.state_dir else None
     config = EmulatorConfig(
         tenants=tenants,

@@ -49,3 +49,12 @@ def sample_arguments() -> list[str]:
         if not sample.auditing_on:
             arguments += ["--auditing-off", sample.tenant_id]
     return arguments
+
+
+def numbered_tenant_id(number: int) -> str:
+    """The id of the emulator's numbered tenant `number` (1, 2, …): `--tenants N` serves the
+    first N, healthy, so a benchmark can play a hundred customers without listing their ids.
+    """
+    if not 1 <= number <= 0xFFFFFFFF:
+        raise ValueError(f"tenant number {number} is not between 1 and {0xFFFFFFFF}")
+    return f"{number:08x}-0000-4000-8000-{number:012x}"

@@ -37,14 +37,6 @@ class Window:
         return f"{format_api_time(self.start)}Z–{format_api_time(self.end)}Z"
 
 
-def hour_window(start: datetime) -> Window:
-    """The one-hour window starting at `start` (must be on the hour)."""
-    start = start.astimezone(UTC)
-    if (start.minute, start.second, start.microsecond) != (0, 0, 0):
-        raise ValueError(f"{start.isoformat()} is not on the hour")
-    return Window(start, start + timedelta(hours=1))
-
-
 def split_window(window: Window, max_span: timedelta = MAX_WINDOW) -> Iterator[Window]:
     """Consecutive windows covering `window`, none longer than `max_span`."""
     start = window.start

@@ -91,23 +91,12 @@ def build_subscriptions_asset(
     return subscriptions
 
 
-def build_content_type_assets(
-    content_type: ContentType,
-    tenants: TenantDirectory | Sequence[Tenant],
-    partitions: dg.PartitionsDefinition,
-) -> list[dg.AssetsDefinition]:
-    """The listing and audit-table assets of one content type, in a step of their own."""
-    return build_landing_assets(
-        [content_type], tenants, partitions, name=f"land_{content_type.slug}"
-    )
-
-
 def build_landing_assets(
     content_types: Sequence[ContentType],
     tenants: TenantDirectory | Sequence[Tenant],
     partitions: dg.PartitionsDefinition,
     *,
-    name: str = "land_windows",
+    name: str | None = None,
 ) -> list[dg.AssetsDefinition]:
     """The listing and audit-table assets of `content_types` (one definition, five uses),
     computed together: one step lists and lands every window of the run, every selected content
@@ -124,6 +113,8 @@ def build_landing_assets(
     partitions (the others of the run are materialized).
     """
     directory = as_directory(tenants)
+    if name is None:  # one content type alone gets a step name of its own
+        name = f"land_{content_types[0].slug}" if len(content_types) == 1 else "land_windows"
     specs: list[dg.AssetSpec] = []
     check_specs: list[dg.AssetCheckSpec] = []
     for content_type in content_types:

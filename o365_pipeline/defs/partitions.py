@@ -152,26 +152,6 @@ def partition_range_tags(tenant: str, first: datetime, last: datetime) -> dict[s
     }
 
 
-@dataclass(frozen=True)
-class WindowPartition:
-    """A partition key decoded into the tenant name and its availability window."""
-
-    tenant: str
-    window: Window
-
-
-def decode_partition(context: dg.AssetExecutionContext) -> WindowPartition:
-    """Read the tenant and the hour window out of the running asset's partition key."""
-    key = context.partition_key
-    if not isinstance(key, dg.MultiPartitionKey):  # a run tagged with the plain string key
-        key = context.assets_def.partitions_def.get_partition_key_from_str(str(key))
-    keys = key.keys_by_dimension
-    start = datetime.strptime(keys[WINDOW_DIMENSION], "%Y-%m-%d-%H:%M").replace(tzinfo=UTC)
-    return WindowPartition(
-        tenant=keys[TENANT_DIMENSION], window=Window(start, start + timedelta(hours=1))
-    )
-
-
 def decode_partitions(context: dg.AssetExecutionContext) -> dict[str, list[Window]]:
     """The run's windows by tenant, each tenant's in time order (one window for a run of one
     partition; a range for a single-run backfill).

@@ -1,4 +1,4 @@
-"""RecordType and UserType names (Microsoft's schema reference, 2026-06).
+"""RecordType names (Microsoft's schema reference, 2026-06).
 
 Kept as data: live tenants emit values missing from this table, so the raw integer is always
 stored and the name is best-effort (None when unknown).
@@ -265,27 +265,3 @@ RECORD_TYPE_NAMES: dict[int, str] = {
     462: "MicrosoftTeamsUserConcern",
     463: "VivaGlintAgenticCampaign",
 }
-
-USER_TYPE_NAMES: dict[int, str] = {
-    0: "Regular",
-    1: "Reserved",
-    2: "Admin",
-    3: "DcAdmin",
-    4: "System",
-    5: "Application",
-    6: "ServicePrincipal",
-    7: "CustomPolicy",
-    8: "SystemPolicy",
-    9: "PartnerTechnician",
-    10: "Guest",
-}
-
-
-def record_type_name(value: int | None) -> str | None:
-    """The RecordType member name for `value`, or None when unknown (the integer is kept)."""
-    return None if value is None else RECORD_TYPE_NAMES.get(value)
-
-
-def user_type_name(value: int | None) -> str | None:
-    """The UserType member name for `value`, or None when unknown."""
-    return None if value is None else USER_TYPE_NAMES.get(value)

@@ -7,7 +7,6 @@ from o365_pipeline.api.windows import (
     Window,
     check_retention,
     format_api_time,
-    hour_window,
     parse_api_time,
     split_window,
 )
@@ -24,16 +23,6 @@ def test_a_thirty_hour_range_is_split_into_windows_of_at_most_24_hours():
     ]
     assert pieces[0].start == window.start and pieces[-1].end == window.end
     assert pieces[0].end == pieces[1].start
-
-
-def test_an_hour_window_spans_exactly_one_hour():
-    window = hour_window(datetime(2026, 11, 25, 9, tzinfo=UTC))
-    assert window.end - window.start == timedelta(hours=1)
-
-
-def test_an_hour_window_must_start_on_the_hour():
-    with pytest.raises(ValueError, match="not on the hour"):
-        hour_window(datetime(2026, 11, 25, 9, 30, tzinfo=UTC))
 
 
 def test_a_window_within_seven_days_passes_the_retention_check():

@@ -34,7 +34,7 @@ from o365_emulator import EmulatorConfig, start_emulator
 from o365_emulator.notifier import NotificationSchedule
 from o365_pipeline.cli.webhook_server import WebhookServer
 from o365_pipeline.content_types import CONTENT_TYPES
-from o365_pipeline.defs.assets import build_content_type_assets
+from o365_pipeline.defs.assets import build_landing_assets
 from o365_pipeline.defs.notifications import NOTIFIED_TAG
 from o365_pipeline.defs.partitions import audit_partitions, partition_key_for
 from o365_pipeline.defs.resources import StorageResource
@@ -124,7 +124,7 @@ def _one_ingest_run(emulator, data_dir: Path) -> float:
     emulator.clock.set_offset(0)
     tenants = StaticTenants((TENANT,))
     partitions = audit_partitions((TENANT,))
-    assets = [a for k in CONTENT_TYPES for a in build_content_type_assets(k, tenants, partitions)]
+    assets = [a for k in CONTENT_TYPES for a in build_landing_assets([k], tenants, partitions)]
     resources = {
         "management_api": api_resource_for(emulator, data_dir),
         "storage": StorageResource(data_dir=str(data_dir)),

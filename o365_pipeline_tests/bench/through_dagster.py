@@ -64,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
 class standalone_emulator:  # noqa: N801 - used as a context manager, reads as one
     """`python -m o365_emulator` in its own process, as a real tenant is reached."""
 
-    def __init__(self, work: Path, args: argparse.Namespace) -> None:
+    def __init__(
+        self, work: Path, args: argparse.Namespace, extra: list[str] | None = None
+    ) -> None:
         self._command = [
             sys.executable,
             "-m",
@@ -89,6 +91,7 @@ class standalone_emulator:  # noqa: N801 - used as a context manager, reads as o
             str(work / "ca.pem"),
             "--state-dir",
             str(work / "emulator"),
+            *(extra or []),
         ]
         self._ca = work / "ca.pem"
 

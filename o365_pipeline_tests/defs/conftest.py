@@ -10,7 +10,7 @@ import pytest
 from o365_emulator.embedded import stop_embedded_emulator
 from o365_pipeline.content_types import content_type_named
 from o365_pipeline.definitions import LocalEmulatorApiResource
-from o365_pipeline.defs.assets import build_content_type_assets, build_subscriptions_asset
+from o365_pipeline.defs.assets import build_landing_assets, build_subscriptions_asset
 from o365_pipeline.defs.partitions import audit_partitions, partition_key_for
 from o365_pipeline.defs.resources import StorageResource
 from o365_pipeline.tenants import DEMO_TENANTS
@@ -44,7 +44,7 @@ def pipeline(tmp_path) -> Pipeline:
     partitions = audit_partitions(DEMO_TENANTS)
     assets = [
         build_subscriptions_asset(DEMO_TENANTS),
-        *build_content_type_assets(EXCHANGE, DEMO_TENANTS, partitions),
+        *build_landing_assets([EXCHANGE], DEMO_TENANTS, partitions),
     ]
     resources = {
         "management_api": LocalEmulatorApiResource(emulator_state_dir=str(tmp_path / ".emulator")),

@@ -5,7 +5,7 @@ import dagster as dg
 import pytest
 
 from o365_pipeline.content_types import CONTENT_TYPES
-from o365_pipeline.defs.assets import audit_key, build_content_type_assets
+from o365_pipeline.defs.assets import audit_key, build_landing_assets
 from o365_pipeline.defs.column_schemas import COLUMN_SCHEMA_KEY, WORKLOAD_VIEW_PREFIX
 from o365_pipeline.defs.partitions import audit_partitions
 from o365_pipeline.records.schema import AUDIT_SCHEMA
@@ -15,7 +15,7 @@ from o365_pipeline.tenants import DEMO_TENANTS
 
 @pytest.mark.parametrize("content_type", CONTENT_TYPES, ids=lambda kind: kind.slug)
 def test_each_audit_asset_describes_its_columns_and_its_workload_views(content_type):
-    (assets,) = build_content_type_assets(content_type, DEMO_TENANTS, audit_partitions())
+    (assets,) = build_landing_assets([content_type], DEMO_TENANTS, audit_partitions())
     metadata = assets.specs_by_key[audit_key(content_type)].metadata
 
     schema = metadata[COLUMN_SCHEMA_KEY]

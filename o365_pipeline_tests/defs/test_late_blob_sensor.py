@@ -12,7 +12,7 @@ from o365_emulator import (
 from o365_emulator.fault_rules import make_rule
 from o365_pipeline.content_types import CONTENT_TYPES
 from o365_pipeline.defs.assets import (
-    build_content_type_assets,
+    build_landing_assets,
     build_subscriptions_asset,
     listing_key,
 )
@@ -34,7 +34,7 @@ def test_only_windows_that_gained_late_blobs_are_requested_again(tmp_path):
         *[
             asset
             for kind in CONTENT_TYPES
-            for asset in build_content_type_assets(kind, tenants, partitions)
+            for asset in build_landing_assets([kind], tenants, partitions)
         ],
     ]
     ingest = dg.define_asset_job(

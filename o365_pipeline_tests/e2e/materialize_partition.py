@@ -10,7 +10,7 @@ import dagster as dg
 
 from o365_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from o365_pipeline.content_types import content_type_named
-from o365_pipeline.defs.assets import build_content_type_assets
+from o365_pipeline.defs.assets import build_landing_assets
 from o365_pipeline.defs.partitions import audit_partitions, partition_key_for
 from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
 from o365_pipeline.tenants import DEMO_TENANTS
@@ -20,8 +20,8 @@ TENANT = DEMO_TENANTS[0]
 
 def main(base_url: str, ca_file: str, data_dir: str, window_iso: str) -> int:
     tenants = (TENANT,)
-    assets = build_content_type_assets(
-        content_type_named("Audit.Exchange"), tenants, audit_partitions(tenants)
+    assets = build_landing_assets(
+        [content_type_named("Audit.Exchange")], tenants, audit_partitions(tenants)
     )
     resources = {
         "management_api": ManagementApiResource(

@@ -19,7 +19,7 @@ from o365_emulator import (
 )
 from o365_emulator.budget import RequestBudget
 from o365_pipeline.content_types import content_type_named
-from o365_pipeline.defs.assets import build_content_type_assets, build_subscriptions_asset
+from o365_pipeline.defs.assets import build_landing_assets, build_subscriptions_asset
 from o365_pipeline.defs.partitions import audit_partitions, partition_key_for
 from o365_pipeline.defs.resources import StorageResource
 from o365_pipeline.storage.layout import DataLayout
@@ -146,7 +146,7 @@ def test_pipeline_survives_the_fault_with_nothing_lost_duplicated_or_altered(
     partitions = audit_partitions(tenants)
     assets = [
         build_subscriptions_asset(tenants),
-        *build_content_type_assets(EXCHANGE, tenants, partitions),
+        *build_landing_assets([EXCHANGE], tenants, partitions),
     ]
     resources = {
         "management_api": api_resource_for(

@@ -20,7 +20,7 @@ from o365_pipeline.api.windows import Window
 from o365_pipeline.content_types import content_type_named
 from o365_pipeline.defs.assets import (
     audit_key,
-    build_content_type_assets,
+    build_landing_assets,
     build_subscriptions_asset,
     listing_key,
 )
@@ -68,7 +68,7 @@ def test_partitions_are_published_and_duckdb_reads_them_from_the_bucket(s3, tmp_
     partitions = audit_partitions(tenants)
     assets = [
         build_subscriptions_asset(tenants),
-        *build_content_type_assets(EXCHANGE, tenants, partitions),
+        *build_landing_assets([EXCHANGE], tenants, partitions),
     ]
     windows = [
         datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours)
@@ -140,7 +140,7 @@ def test_a_step_on_another_machine_fetches_the_earlier_steps_files_from_the_buck
     """The listing is written on one machine, the audit step runs on another whose local
     folder is empty (a Kubernetes pod, say): it fetches the listing from the bucket."""
     tenants = (TENANT,)
-    (landing,) = build_content_type_assets(EXCHANGE, tenants, audit_partitions(tenants))
+    (landing,) = build_landing_assets([EXCHANGE], tenants, audit_partitions(tenants))
     window = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
     key = partition_key_for(TENANT.name, window)
     prefix = f"s3://lake/{tmp_path.name}"

@@ -25,7 +25,7 @@ from o365_emulator import EmulatorConfig, start_emulator
 from o365_emulator.notifier import NotificationSchedule
 from o365_pipeline.cli.webhook_server import WebhookServer
 from o365_pipeline.content_types import content_type_named
-from o365_pipeline.defs.assets import build_content_type_assets
+from o365_pipeline.defs.assets import build_landing_assets
 from o365_pipeline.defs.notifications import build_notification_sensor
 from o365_pipeline.defs.partitions import DEFAULT_START, audit_partitions, partition_key_for
 from o365_pipeline.defs.resources import StorageResource
@@ -104,7 +104,7 @@ def _land_what_the_sensor_requests(emulator, data_dir: Path) -> list[str]:
     """Evaluate the sensor once, run what it requests, and tick again (nothing twice)."""
     tenants = StaticTenants((TENANT,))
     partitions = audit_partitions((TENANT,))
-    assets = [a for kind in KINDS for a in build_content_type_assets(kind, tenants, partitions)]
+    assets = [a for kind in KINDS for a in build_landing_assets([kind], tenants, partitions)]
     job = dg.define_asset_job("ingest", selection=dg.AssetSelection.all())
     sensor = build_notification_sensor(job, tenants, partition_start=DEFAULT_START)
     resources = {

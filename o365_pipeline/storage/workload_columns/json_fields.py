@@ -69,11 +69,6 @@ def value_named(pairs: str, name: str) -> str:
     return f"nullif(trim(list_filter({pairs}, lambda pair: pair.Name = '{name}')[1].Value), '')"
 
 
-def first_value(pairs: str, *names: str) -> str:
-    """The first of several names that has a value."""
-    return "coalesce(" + ", ".join(value_named(pairs, name) for name in names) + ")"
-
-
 def name_value_map(pairs: str) -> str:
     """A `[{Name, Value}]` list as MAP(VARCHAR, VARCHAR): the first value of a repeated name
     wins and nameless pairs are left out (a DuckDB MAP refuses both).
