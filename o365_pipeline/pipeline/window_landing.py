@@ -31,7 +31,7 @@ from o365_pipeline.storage.object_store import ObjectStore
 # Windows in flight at once per tenant and content type; each fetches its blobs with the
 # client's own concurrency, all under the client's connection limit and the tenant's shared
 # request budget (so more windows here mean more overlap, not more load on the service).
-CONCURRENT_WINDOWS = 8
+CONCURRENT_WINDOWS = 4
 # The schema catalog of a content type is one file that every window updates.
 _catalog_lock = threading.Lock()
 
