@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from o365_pipeline.api.windows import Window
 from o365_pipeline.cli.dagster_instance import open_instance
 from o365_pipeline.cli.deployment import Deployment
+from o365_pipeline.cli.progress import LedgerProgress
 from o365_pipeline.config import Settings
 from o365_pipeline.content_types import CONTENT_TYPES
 from o365_pipeline.defs.partitions import (
@@ -27,6 +28,7 @@ from o365_pipeline.defs.partitions import (
 )
 from o365_pipeline.pipeline.settled_windows import fetchable_window_starts
 from o365_pipeline.pipeline.subscriptions import ensure_subscriptions
+from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.tenants.directory import directory_for
 
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -74,12 +76,19 @@ def backfill_tenant(
             partition_key_for(tenant.name, window) for window in (windows[0], windows[-1])
         )
         say(f"  one run for {len(windows)} window(s) × {len(CONTENT_TYPES)} content types ...")
-        result = job.execute_in_process(
-            instance=instance,
-            run_config=QUIET_RUN_CONFIG,
-            raise_on_error=False,
-            tags=partition_range_tags(tenant.name, windows[0], windows[-1]),
+        progress = LedgerProgress(
+            DataLayout(settings.resolved_data_dir),
+            tenant.name,
+            [kind.name for kind in CONTENT_TYPES],
+            windows,
         )
+        with progress:
+            result = job.execute_in_process(
+                instance=instance,
+                run_config=QUIET_RUN_CONFIG,
+                raise_on_error=False,
+                tags=partition_range_tags(tenant.name, windows[0], windows[-1]),
+            )
         landed: dict[str, int] = {}
         for event in result.get_asset_materialization_events():
             if event.asset_key.path[0] == "audit" and event.partition:
