@@ -32,7 +32,11 @@ from o365_pipeline.defs.metadata import (
     request_metadata,
     subscriptions_metadata,
 )
-from o365_pipeline.defs.partitions import decode_partitions, partition_key_for
+from o365_pipeline.defs.partitions import (
+    decode_partitions,
+    partition_key_for,
+    windows_of_day_mapping,
+)
 from o365_pipeline.defs.resources import ManagementApiResource, StorageResource
 from o365_pipeline.pipeline.permissions import missing_permission_warning
 from o365_pipeline.pipeline.subscriptions import ensure_subscriptions
@@ -57,6 +61,16 @@ def listing_key(content_type: ContentType) -> dg.AssetKey:
 def audit_key(content_type: ContentType) -> dg.AssetKey:
     """Asset key of a content type's audit table asset."""
     return dg.AssetKey(["audit", content_type.slug])
+
+
+def audit_days_deps(content_types: Sequence[ContentType] = CONTENT_TYPES) -> list[dg.AssetDep]:
+    """Dependencies of a day × tenant asset on the 24 hourly windows of that day (same tenant)
+    of each content type's audit table.
+    """
+    return [
+        dg.AssetDep(audit_key(content_type), partition_mapping=windows_of_day_mapping())
+        for content_type in content_types
+    ]
 
 
 def build_subscriptions_asset(

@@ -13,12 +13,11 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from o365_pipeline.content_types import ContentType
-from o365_pipeline.defs.assets import audit_key
+from o365_pipeline.defs.assets import audit_days_deps
 from o365_pipeline.defs.failures import reported_as_failure
 from o365_pipeline.defs.partitions import (
     day_partition_key_for,
     decode_day_partition,
-    windows_of_day_mapping,
 )
 from o365_pipeline.defs.resources import StorageResource
 from o365_pipeline.defs.schedules import tenant_has_partitions
@@ -55,7 +54,7 @@ def build_daily_table_asset(
 
     @dg.asset(
         key=key,
-        deps=[dg.AssetDep(audit_key(content_type), partition_mapping=windows_of_day_mapping())],
+        deps=audit_days_deps([content_type]),
         partitions_def=partitions,
         group_name=DAILY_GROUP,
         kinds={"parquet", "duckdb"},

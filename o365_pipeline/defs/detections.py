@@ -11,9 +11,8 @@ from datetime import datetime
 
 import dagster as dg
 
-from o365_pipeline.content_types import CONTENT_TYPES
-from o365_pipeline.defs.assets import audit_key
-from o365_pipeline.defs.partitions import decode_day_partition, windows_of_day_mapping
+from o365_pipeline.defs.assets import audit_days_deps
+from o365_pipeline.defs.partitions import decode_day_partition
 from o365_pipeline.defs.resources import StorageResource
 from o365_pipeline.detections import load_rules
 from o365_pipeline.pipeline.detections import DetectionReport, Finding, detect_day
@@ -46,10 +45,7 @@ def build_detections_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDefi
         partitions_def=partitions,
         group_name=DETECTIONS_GROUP,
         kinds={"duckdb", "parquet"},
-        deps=[
-            dg.AssetDep(audit_key(content_type), partition_mapping=windows_of_day_mapping())
-            for content_type in CONTENT_TYPES
-        ],
+        deps=audit_days_deps(),
         check_specs=[
             dg.AssetCheckSpec(
                 NEW_HIGH_SEVERITY_CHECK,

@@ -13,12 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from o365_pipeline.content_types import CONTENT_TYPES
-from o365_pipeline.defs.assets import audit_key
+from o365_pipeline.defs.assets import audit_days_deps
 from o365_pipeline.defs.partitions import (
     day_partition_key_for,
     decode_day_partition,
-    windows_of_day_mapping,
 )
 from o365_pipeline.defs.resources import StorageResource
 from o365_pipeline.defs.schedules import tenant_has_partitions
@@ -46,10 +44,7 @@ def build_daily_report_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDe
         partitions_def=partitions,
         group_name=REPORTS_GROUP,
         kinds={"html", "duckdb"},
-        deps=[
-            dg.AssetDep(audit_key(content_type), partition_mapping=windows_of_day_mapping())
-            for content_type in CONTENT_TYPES
-        ],
+        deps=audit_days_deps(),
         description="One tenant's UTC day for a person: events per hour by workload, "
         "failed vs successful sign-ins, top users and client addresses, DLP matches and the "
         "ledger's completeness, as an HTML page with PNG charts beside the data. Re-materialize "

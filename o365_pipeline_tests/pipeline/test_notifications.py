@@ -4,6 +4,7 @@ notifications grouped into the windows to land, with an injected clock."""
 import json
 from datetime import UTC, datetime, timedelta
 
+import pyarrow.parquet as pq
 from pydantic import SecretStr
 
 from o365_pipeline.pipeline.notifications import (
@@ -11,8 +12,11 @@ from o365_pipeline.pipeline.notifications import (
     answer_webhook_post,
     notified_windows,
 )
+from o365_pipeline.pipeline.window_landing import land_window
+from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.storage.notification_log import NotificationLog
 from o365_pipeline.tenants import DEMO_TENANTS
+from o365_pipeline_tests.hostile_hosts import watched_port
 
 AUTH_TEXT = "s3cret-auth-id-0123456789"
 AUTH_ID = SecretStr(AUTH_TEXT)
@@ -137,3 +141,40 @@ def test_unknown_tenants_and_windows_before_the_first_partition_are_ignored(tmp_
         log, cursor=START, tenants=DEMO_TENANTS, now=NOW, earliest=NOW - timedelta(days=1)
     )
     assert (found.ready, found.ignored, found.cursor.after) == ((), 2, 2)
+
+
+def test_a_notified_content_uri_is_never_fetched_the_window_lands_from_its_listing(
+    tmp_path, emulator, make_client
+):
+    """A notification is only a hint of which window to land: its contentUri (here another
+    host's) is recorded but never requested; the run lists the window from the API itself."""
+
+    now = datetime.now(UTC)
+    hour = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    log = NotificationLog(tmp_path / "webhook.sqlite3")
+    client = make_client()
+    client.start_subscription("Audit.Exchange")
+    layout = DataLayout(tmp_path / "data")
+    with watched_port() as (port, accepted):
+        hostile = _item("planted", hour + timedelta(minutes=5))
+        hostile["contentUri"] = f"https://127.0.0.1:{port}/api/v1.0/{TENANT.tenant_id}/x"
+        assert _post(log, [hostile]).status == 200
+        found = notified_windows(log, cursor=START, tenants=DEMO_TENANTS, now=now, earliest=hour)
+        (notified,) = found.ready
+        landing = land_window(
+            client,
+            layout,
+            None,
+            tenant=notified.tenant,
+            content_type="Audit.Exchange",
+            window=notified.window,
+            clock=lambda: datetime.now(UTC),
+        )
+    assert accepted == []
+    assert landing.ingest.ledger.status == "complete"
+    landed = landing.ingest.write.path
+    ids = set(pq.read_table(landed, columns=["Id"]).column("Id").to_pylist())
+    truth = emulator.ground_truth(
+        TENANT.tenant_id, "Audit.Exchange", notified.window.start, notified.window.end
+    )
+    assert ids == truth
