@@ -26,6 +26,8 @@ from functools import lru_cache
 from o365_emulator.content_ids import format_content_id
 from o365_emulator.planted_patterns import PLANT_EVERY_HOURS, PatternPlanter
 from o365_emulator.workloads import BUILDERS_BY_CONTENT_TYPE, Population
+from o365_emulator.workloads.entra import sign_in
+from o365_emulator.workloads.population import sign_in_failure_chance
 from o365_pipeline.content_types import ContentType, content_type_named
 from o365_pipeline.tenants import DEMO_TENANTS
 
@@ -81,13 +83,14 @@ class SyntheticTenants:
         self.huge_blob_records = 0
         self._records: OrderedDict[BlobSpec, list[dict]] = OrderedDict()
         self._lock = threading.Lock()
+        self._failure_chance = sign_in_failure_chance(_sign_ins_per_hour(records_per_hour))
         self.blobs_for_hour = lru_cache(maxsize=4096)(self._blobs_for_hour)
         self.planted = PatternPlanter(
             seed=seed,
             every_hours=planted_every_hours,
             blobs_for_hour=self.blobs_for_hour,
             record_id=lambda spec, position: self._identity(spec, position)[0],
-            population=_population,
+            population=self.population,
         )
 
     def _blobs_for_hour(
@@ -209,7 +212,7 @@ class SyntheticTenants:
             )
             builders = BUILDERS_BY_CONTENT_TYPE[spec.content_type]
             builder = rng.choices([b for b, _ in builders], [w for _, w in builders])[0]
-            body = builder(rng, _population(spec.tenant_id), at)
+            body = builder(rng, self.population(spec.tenant_id), at)
         return {
             "CreationTime": at.strftime("%Y-%m-%dT%H:%M:%S"),
             "Id": record_id,
@@ -223,15 +226,28 @@ class SyntheticTenants:
             **body,
         }
 
+    def population(self, tenant_id: str) -> Population:
+        """The tenant's people, failing their sign-ins as often as this volume allows."""
+        return _population(tenant_id, self._failure_chance)
+
     def _rng(self, *parts: object) -> random.Random:
         text = "|".join(str(part) for part in (self.seed, *parts))
         return random.Random(int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big"))
 
 
+def _sign_ins_per_hour(records_per_hour: int) -> float:
+    """The sign-ins among a tenant-hour's Audit.AzureActiveDirectory records (their share of
+    the builders' weights).
+    """
+    builders = BUILDERS_BY_CONTENT_TYPE["Audit.AzureActiveDirectory"]
+    share = sum(w for b, w in builders if b is sign_in) / sum(w for _, w in builders)
+    return records_per_hour * share
+
+
 @lru_cache(maxsize=256)
-def _population(tenant_id: str) -> Population:
+def _population(tenant_id: str, sign_in_failure_chance: float) -> Population:
     domain = _DEMO_DOMAINS.get(tenant_id, f"tenant-{tenant_id[:8]}.onmicrosoft.com")
-    return Population(tenant_id, domain)
+    return Population(tenant_id, domain, sign_in_failure_chance)
 
 
 def _reordered(record: dict, rng: random.Random) -> dict:

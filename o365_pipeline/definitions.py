@@ -36,7 +36,11 @@ from o365_pipeline.defs.daily_tables import (
     build_daily_tables_job,
     build_daily_tables_schedule,
 )
-from o365_pipeline.defs.detections import build_detections_asset, build_detections_job
+from o365_pipeline.defs.detections import (
+    build_detections_asset,
+    build_detections_job,
+    build_detections_schedule,
+)
 from o365_pipeline.defs.notifications import build_notification_sensor
 from o365_pipeline.defs.partitions import audit_partitions, daily_partitions
 from o365_pipeline.defs.reports import (
@@ -196,6 +200,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     health_partitions = tenant_partitions()
     health_job = build_service_health_job()
     report_job = build_daily_report_job()
+    detections_job = build_detections_job()
     freshness_checks = [
         build_freshness_check(
             audit_key(content_type),
@@ -253,7 +258,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             freshness_job,
             health_job,
             daily_job,
-            build_detections_job(),
+            detections_job,
             report_job,
         ],
         schedules=[
@@ -266,6 +271,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             build_service_health_schedule(health_job, tenants),
             build_daily_tables_schedule(daily_job, tenants, settle_delay=settle_delay),
             build_daily_report_schedule(report_job, tenants),
+            build_detections_schedule(detections_job, tenants),
             dg.ScheduleDefinition(
                 name="hourly_freshness_checks",
                 job=freshness_job,

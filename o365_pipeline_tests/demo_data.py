@@ -1,7 +1,7 @@
 """The demo's data, small: both demo tenants × every content type × the last two complete
 hours, listed and ingested from the emulator over loopback HTTPS with the use cases the audit
-assets call, at the demo's 40 records per tenant, content type and hour. Landed once per
-session (about 5 s); tests read it and never change it.
+assets call, at the demo's 40 records per tenant, content type and hour, and the detections of
+those days. Landed once per session (about 5 s); tests read it and never change it.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -13,6 +13,7 @@ from o365_emulator import EmulatorConfig, start_emulator
 from o365_pipeline.api.windows import Window
 from o365_pipeline.content_types import CONTENT_TYPES
 from o365_pipeline.pipeline.audit_table import ingest_window
+from o365_pipeline.pipeline.detections import detect_day
 from o365_pipeline.pipeline.listing import list_window
 from o365_pipeline.storage.layout import DataLayout
 from o365_pipeline.tenants import DEMO_TENANTS
@@ -46,4 +47,7 @@ def demo_data(tmp_path_factory) -> Path:
                     list_window(client, DataLayout(root), **where, now=_now())
                     ingest_window(client, DataLayout(root), **where, clock=_now)
             client.close()
+    for tenant in DEMO_TENANTS:  # the demo ends with its detections, so the data has them too
+        for day in sorted({start.date() for start in starts}):
+            detect_day(root, tenant.name, day)
     return root

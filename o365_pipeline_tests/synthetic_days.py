@@ -9,6 +9,7 @@ serves in those hours, as its control endpoint computes them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
@@ -94,15 +95,24 @@ def blob_tables(
 def land_day(
     layout: DataLayout, tenants: SyntheticTenants, tenant: str, content_type: str, day: date
 ) -> None:
-    """The day's 24 hourly partitions and ledgers; the day's records are converted in one go
-    (one call of the record code instead of one per blob) and then cut back into their blobs.
+    """The day's 24 hourly partitions and ledgers (`land_hours`)."""
+    land_hours(layout, tenants, tenant, content_type, day_hours(day))
+
+
+def land_hours(
+    layout: DataLayout,
+    tenants: SyntheticTenants,
+    tenant: str,
+    content_type: str,
+    hours: Sequence[datetime],
+) -> None:
+    """The hours' partitions and ledgers; their records are converted in one go (one call of
+    the record code instead of one per blob) and then cut back into their blobs.
     """
     kind = content_type_named(content_type)
-    specs = [
-        spec for hour in day_hours(day) for spec in tenants.blobs_for_hour(TENANT_ID, kind, hour)
-    ]
+    specs = [spec for hour in hours for spec in tenants.blobs_for_hour(TENANT_ID, kind, hour)]
     records = [tenants.records(spec) for spec in specs]
-    moment = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+    moment = min(hours)
     converted = records_table(
         [record for blob in records for record in blob],
         tenant=tenant,
@@ -111,7 +121,7 @@ def land_day(
         content_created=moment,
         ingested_at=moment,
     )
-    by_hour: dict[datetime, list[pa.Table]] = {hour: [] for hour in day_hours(day)}
+    by_hour: dict[datetime, list[pa.Table]] = {hour: [] for hour in hours}
     offset = 0
     for spec, blob in zip(specs, records, strict=True):
         table = relabelled(

@@ -30,7 +30,7 @@ SIGN_IN_APPLICATIONS = (
 
 def sign_in(rng: random.Random, people: Population, at: datetime) -> dict:
     """Entra STS logon (RecordType 15): UserLoggedIn, or UserLoginFailed with an AADSTS error."""
-    failed = rng.random() < 0.15
+    failed = rng.random() < people.sign_in_failure_chance
     failure = rng.choice(SIGN_IN_FAILURES) if failed else None
     application_id, resource_id = rng.choice(SIGN_IN_APPLICATIONS)
     person = people.person(rng)

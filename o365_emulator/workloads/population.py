@@ -33,6 +33,16 @@ USER_AGENTS = (
     "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.18025; Pro)",
     "OneDriveMpc-Transform_Thumbnail/1.0",
 )
+# A sign-in fails this often at everyday volumes (mistyped passwords, expired sessions, MFA
+# prompts, and the slow spray from HOSTILE_IPV4), but a tenant-hour holds at most
+# FAILED_SIGN_INS_PER_HOUR failures whatever the volume served: twelve users do not fail more
+# often because the emulator serves more records. With the cap the busiest user fails 23-26
+# times a day (70% of them the spray) and the quietest once or twice (measured at 400-2,000
+# records an hour); without it, at 2,000, the busiest failed 946 times a day and 22 times
+# within 15 minutes, which any detection rightly calls an attack. Up to 40 records an hour
+# (the demo's and the tests' volumes) are below the cap: their content is unchanged.
+SIGN_IN_FAILURE_CHANCE = 0.15
+FAILED_SIGN_INS_PER_HOUR = 6
 FILES = (
     ("Finance", "Q4 forecast.xlsx"),
     ("Finance", "Budget 2027.xlsx"),
@@ -43,6 +53,13 @@ FILES = (
     ("Engineering", "Design.docx"),
     ("Engineering", "Release notes.pdf"),
 )
+
+
+def sign_in_failure_chance(sign_ins_per_hour: float) -> float:
+    """The chance of one background sign-in failing when a tenant-hour holds this many."""
+    if sign_ins_per_hour <= 0:
+        return SIGN_IN_FAILURE_CHANCE
+    return min(SIGN_IN_FAILURE_CHANCE, FAILED_SIGN_INS_PER_HOUR / sign_ins_per_hour)
 
 
 def guid(rng: random.Random) -> str:
@@ -67,10 +84,14 @@ class Person:
 
 @dataclass(frozen=True)
 class Population:
-    """The users and addresses of one tenant."""
+    """The users and addresses of one tenant, and how often their sign-ins fail
+    (`sign_in_failure_chance`: the synthetic content lowers it as its volume grows, so that a
+    user's failures stay a few an hour at most instead of growing with every record served).
+    """
 
     tenant_id: str
     domain: str
+    sign_in_failure_chance: float = SIGN_IN_FAILURE_CHANCE
 
     @cached_property
     def people(self) -> tuple[Person, ...]:

@@ -32,16 +32,21 @@ def add_arguments(commands: argparse._SubParsersAction) -> None:
 
 
 def run_detections(args: argparse.Namespace) -> int:
-    """One line per finding, then one summary line per tenant."""
+    """One line per finding, then one summary line per tenant (the findings files published,
+    with an object store configured).
+    """
     from o365_pipeline.pipeline.detections import detect_day
+    from o365_pipeline.storage.object_store import ObjectStore
 
-    data_dir = Deployment.from_args(args).settings.resolved_data_dir
+    settings = Deployment.from_args(args).settings
+    data_dir = settings.resolved_data_dir
     refuse_empty_data_folder(data_dir)
+    store = ObjectStore.from_settings(settings.object_store, settings.object_store_options)
     day = args.day or datetime.now(UTC).date()
     tenants = [args.tenant] if args.tenant else landed_tenants(data_dir)
     found = 0
     for tenant in tenants:
-        report = detect_day(data_dir, tenant, day)
+        report = detect_day(data_dir, tenant, day, store=store)
         for finding in report.findings:
             print(
                 f"{finding.severity:<6} {finding.rule:<31} {tenant} {finding.user or '-'} "

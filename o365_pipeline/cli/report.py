@@ -26,10 +26,14 @@ def add_arguments(commands: argparse._SubParsersAction) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """Write the report, print the path of its page (files the views skipped go to stderr)."""
+    """Write the report (and publish it, with an object store configured), print the path of
+    its page (files the views skipped go to stderr).
+    """
     from o365_pipeline.pipeline.daily_report import write_daily_report
+    from o365_pipeline.storage.object_store import ObjectStore
 
-    data_dir = Deployment.from_args(args).settings.resolved_data_dir
+    settings = Deployment.from_args(args).settings
+    data_dir = settings.resolved_data_dir
     refuse_empty_data_folder(data_dir)
     report = write_daily_report(
         data_dir,
@@ -37,6 +41,7 @@ def run_report(args: argparse.Namespace) -> int:
         args.day,
         now=datetime.now(UTC),
         on_damaged=lambda damaged: print(damaged.sentence(), file=sys.stderr),
+        store=ObjectStore.from_settings(settings.object_store, settings.object_store_options),
     )
     print(report.html_path)
     return 0

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from o365_pipeline.defs.assets import audit_days_deps
+from o365_pipeline.defs.metadata import publication_metadata
 from o365_pipeline.defs.partitions import (
     day_partition_key_for,
     decode_day_partition,
@@ -61,6 +62,7 @@ def build_daily_report_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDe
                 partition.day,
                 now=datetime.now(UTC),
                 on_damaged=lambda damaged: context.log.warning(damaged.sentence()),
+                store=storage.object_store(),
             )
         except PipelineError as error:  # the message names the problem and the fix
             raise dg.Failure(description=str(error), allow_retries=False) from error
@@ -70,9 +72,12 @@ def build_daily_report_asset(partitions: dg.PartitionsDefinition) -> dg.AssetsDe
 
 
 def report_metadata(report: DailyReport) -> dict[str, object]:
-    """The report in Markdown (charts embedded), the page's path, and the headline numbers."""
+    """The report in Markdown (charts embedded), the page's path (and where it was published,
+    with an object store), and the headline numbers.
+    """
     facts = report.facts
     statuses = facts.ledger_status_counts
+    published = None if report.published is None else list(report.published)
     return {
         "report": dg.MetadataValue.md(report.markdown()),
         "path": dg.MetadataValue.path(str(report.html_path)),
@@ -81,6 +86,7 @@ def report_metadata(report: DailyReport) -> dict[str, object]:
         "sign_ins_failed": facts.failed_sign_ins,
         "dlp_matches": facts.dlp_matches,
         **{f"ledger_hours_{status}": count for status, count in statuses.items()},
+        **publication_metadata(published),
     }
 
 

@@ -3,7 +3,8 @@ and write `reports/tenant=T/date=D/report.html` with the PNGs beside it.
 
 Each file is replaced atomically (a reader sees the previous report or the new one, never a
 half-written file), and making the report again for the same data writes the same bytes, so
-re-running it after late records landed is the way to bring it up to date.
+re-running it after late records landed is the way to bring it up to date. With an object
+store, the page and its charts are published after they are written, under the same keys.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from o365_pipeline.errors import PipelineError
+from o365_pipeline.pipeline.publishing import publish_files
 from o365_pipeline.reports.charts import Chart, render_charts
 from o365_pipeline.reports.day_facts import DayFacts, read_day_facts
 from o365_pipeline.reports.html_page import render_html
@@ -21,6 +23,7 @@ from o365_pipeline.reports.markdown_summary import render_markdown
 from o365_pipeline.storage.atomic import publish, temporary_path_for
 from o365_pipeline.storage.damaged_files import DamagedFile
 from o365_pipeline.storage.layout import DataLayout
+from o365_pipeline.storage.object_store import ObjectStore
 from o365_pipeline.storage.views import connect, log_damaged
 from o365_pipeline.tenants import validate_customer_name
 
@@ -39,6 +42,7 @@ class DailyReport:
     charts: tuple[Chart, ...]
     html_path: Path
     chart_paths: tuple[Path, ...]
+    published: tuple[str, ...] | None = None
 
     def markdown(self) -> str:
         """The report as Markdown with the charts embedded (for the Dagster UI)."""
@@ -52,13 +56,15 @@ def write_daily_report(
     *,
     now: datetime,
     on_damaged: Callable[[DamagedFile], None] = log_damaged,
+    store: ObjectStore | None = None,
 ) -> DailyReport:
     """Write `tenant`'s report for the UTC `day` under `data_root` (`now`: which windows are
-    due yet; files the views skip as damaged go to `on_damaged`).
+    due yet; files the views skip as damaged go to `on_damaged`) and publish it to `store`.
 
     Raises:
         InvalidTenantError: `tenant` is not a customer name.
         ReportDayError: `day` is after today (UTC).
+        ObjectStoreError: publishing the page or a chart failed (the local files stay).
 
     """
     validate_customer_name(tenant)
@@ -75,7 +81,10 @@ def write_daily_report(
     chart_paths = tuple(_write(directory / chart.file_name, chart.png) for chart in charts)
     html = render_html(facts, charts).encode("utf-8")
     html_path = _write(directory / REPORT_FILE_NAME, html)
-    return DailyReport(facts, charts, html_path, chart_paths)
+    what = f"the report of {tenant} {day.isoformat()}"
+    published = publish_files(store, Path(data_root), [*chart_paths, html_path], what)
+    urls = None if published is None else tuple(published)
+    return DailyReport(facts, charts, html_path, chart_paths, urls)
 
 
 def _write(path: Path, content: bytes) -> Path:

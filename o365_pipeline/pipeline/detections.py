@@ -1,6 +1,9 @@
 """Run every detection rule for one tenant and one UTC day over the DuckDB views, and keep the
 findings as one Parquet file per tenant-day (`detections/tenant=…/date=…/findings.parquet`).
 
+With an object store, the file is published after it is written (and the day's previous file
+fetched from it first, when this machine has none, so that "new" means new to every machine).
+
 The day is the events' day (CreationTime), not the availability windows': a record created at
 23:50 and delivered after midnight belongs to the day it happened, so running a day again after
 its late records landed finds what they complete. The file is replaced atomically; a finding
@@ -26,26 +29,13 @@ from o365_pipeline.detections import (
     DetectionRuleError,
     load_rules,
 )
-from o365_pipeline.records.schema import TIMESTAMP
+from o365_pipeline.pipeline.publishing import fetch_files, publish_files
 from o365_pipeline.storage.atomic import discard, publish, temporary_path_for
+from o365_pipeline.storage.findings import FINDINGS_SCHEMA
 from o365_pipeline.storage.layout import DataLayout
+from o365_pipeline.storage.object_store import ObjectStore
 from o365_pipeline.storage.views import connect
 from o365_pipeline.tenants import validate_customer_name
-
-FINDINGS_SCHEMA = pa.schema(
-    [
-        pa.field("rule", pa.string(), nullable=False),
-        pa.field("severity", pa.string(), nullable=False),
-        pa.field("tenant", pa.string(), nullable=False),
-        pa.field("day", pa.date32(), nullable=False),
-        pa.field("first_seen", TIMESTAMP),
-        pa.field("last_seen", TIMESTAMP),
-        pa.field("user", pa.string()),
-        pa.field("ip", pa.string()),
-        pa.field("evidence_ids", pa.list_(pa.string()), nullable=False),
-        pa.field("summary", pa.string()),
-    ]
-)
 
 
 @dataclass(frozen=True)
@@ -85,6 +75,7 @@ class DetectionReport:
     rules: tuple[DetectionRule, ...]
     findings: tuple[Finding, ...]
     new: tuple[Finding, ...]
+    published: tuple[str, ...] | None = None
 
     @property
     def counts_by_rule(self) -> dict[str, int]:
@@ -111,20 +102,31 @@ def detect_day(
     tenant: str,
     day: date,
     rules: Sequence[DetectionRule] | None = None,
+    store: ObjectStore | None = None,
 ) -> DetectionReport:
     """Run the rules (default: every shipped rule) for the tenant's UTC `day`, replace its
-    findings file, and report what was found and what is new since the previous run.
+    findings file (and publish it to `store`), and report what was found and what is new
+    since the previous run.
+
+    Raises:
+        DetectionRuleError: a rule failed or returned other columns.
+        ObjectStoreError: fetching the previous findings or publishing the new ones failed.
+
     """
     validate_customer_name(tenant)
     rules = tuple(rules if rules is not None else load_rules())
     path = DataLayout(Path(data_root)).findings_file(tenant, day)
+    what = f"the findings of {tenant} {day.isoformat()}"
+    fetch_files(store, Path(data_root), [path], what)
     before = {finding.identity for finding in read_findings(path)}
     with connect(Path(data_root)) as connection:
         findings = [finding for rule in rules for finding in _run(connection, rule, tenant, day)]
     findings.sort(key=lambda f: (SEVERITIES.index(f.severity), f.rule, str(f.first_seen)))
     write_findings(path, findings)
+    published = publish_files(store, Path(data_root), [path], what)
     new = tuple(finding for finding in findings if finding.identity not in before)
-    return DetectionReport(tenant, day, path, rules, tuple(findings), new)
+    urls = None if published is None else tuple(published)
+    return DetectionReport(tenant, day, path, rules, tuple(findings), new, urls)
 
 
 def read_findings(path: Path) -> list[Finding]:

@@ -1,10 +1,12 @@
 """A window's copies in the object store: publish its committed files (audit Parquet, listing,
 ledger, schema catalog) after a step, and fetch them back before a step that runs where they
-are missing. Without an object store both are no-ops, so callers need no branch of their own.
+are missing; the same for any other committed files (a tenant-day's findings, its report).
+Without an object store these are no-ops, so callers need no branch of their own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,3 +67,45 @@ class WindowCopies:
             f"{self.store.url} failed ({type(error).__name__}: {error}). The local files are "
             "intact; re-materialize the partition to publish again."
         )
+
+
+def publish_files(
+    store: ObjectStore | None, data_root: Path, files: Sequence[Path], what: str
+) -> list[str] | None:
+    """Upload the committed `files` that exist under the same keys; their URLs (None without
+    an object store).
+
+    Raises:
+        ObjectStoreError: an upload failed, naming `what` (e.g. "the findings of contoso
+            2026-11-25"), the store and the fix; the local files stay.
+
+    """
+    if store is None:
+        return None
+    try:
+        return store.publish(Path(data_root), files)
+    except OSError as error:
+        raise _store_failure("Publishing", what, "to", store, error) from None
+
+
+def fetch_files(
+    store: ObjectStore | None, data_root: Path, files: Sequence[Path], what: str
+) -> list[Path]:
+    """Bring the published copies of `files` that are missing locally (an earlier run of the
+    same step ran on another machine); the files fetched ([] without an object store).
+    """
+    if store is None:
+        return []
+    try:
+        return store.fetch_missing(Path(data_root), files)
+    except OSError as error:
+        raise _store_failure("Fetching", what, "from", store, error) from None
+
+
+def _store_failure(
+    action: str, what: str, preposition: str, store: ObjectStore, error: OSError
+) -> ObjectStoreError:
+    return ObjectStoreError(
+        f"{action} {what} {preposition} {store.url} failed ({type(error).__name__}: {error}). "
+        "The local files are intact; re-materialize the partition to try again."
+    )

@@ -32,7 +32,7 @@ from o365_pipeline.storage.daily_tables import LOOKBACK_DAYS
 _HOURLY = (
     "hive_partitioning=true, hive_types={'date': 'DATE', 'hour': 'INTEGER'}, union_by_name=true"
 )
-_DAILY = "hive_partitioning=true, hive_types={'date': 'DATE'}, union_by_name=true"
+_DAILY = "hive_partitioning=true, hive_types={'date': 'DATE'}"
 _FIRST_DELIVERY = (
     "QUALIFY row_number() OVER (PARTITION BY tenant, Id ORDER BY content_created, content_id) = 1"
 )
@@ -66,19 +66,36 @@ def create_audit_view(
         connection.execute(f"CREATE OR REPLACE VIEW audit AS {select}audit_all {_FIRST_DELIVERY}")
         return
     daily = f"'{_quoted(daily_pattern)}'" if all_daily_readable else _list(daily_files)
+    options = _daily_options(connection, daily_files)
     remainder = [path for path in hourly_files if _day_key(path) not in compacted]
-    parts = [f"SELECT {_COLUMNS}, raw_json FROM read_parquet({daily}, {_DAILY})"]
+    parts = [f"SELECT {_COLUMNS}, raw_json FROM read_parquet({daily}, {options})"]
     if remainder:
         days = [_day_key(path)[2] for path in remainder]
         first = date.fromisoformat(min(days)) - timedelta(days=LOOKBACK_DAYS)
         last = date.fromisoformat(max(days)) + timedelta(days=LOOKBACK_DAYS)
         parts.append(
             f"SELECT {_COLUMNS}, raw_json FROM read_parquet({_list(remainder)}, {_HOURLY}) "
-            f"ANTI JOIN (SELECT tenant, Id FROM read_parquet({daily}, {_DAILY}) "
+            f"ANTI JOIN (SELECT tenant, Id FROM read_parquet({daily}, {options}) "
             f"WHERE date BETWEEN DATE '{first}' AND DATE '{last}') USING (tenant, Id) "
             f"{_FIRST_DELIVERY}"
         )
     connection.execute(f"CREATE OR REPLACE VIEW audit AS {select}({' UNION ALL '.join(parts)})")
+
+
+def _daily_options(connection: duckdb.DuckDBPyConnection, daily_files: Sequence[str]) -> str:
+    """How to read the daily files: with the first file's columns when they all have the same
+    ones (those `compact_day` writes), merged by name only when they differ (files compacted
+    before a column was added). `union_by_name` reads every file's schema again each time a
+    query binds `audit` (measured: 800 daily files, count(*) 0.8-1.2 s with it, 0.05-0.14 s
+    without), while this check reads each footer once, into the connection's metadata cache,
+    so the first query finds them there.
+    """
+    (schemas,) = connection.execute(
+        "SELECT count(DISTINCT columns) FROM (SELECT file_name, "
+        "list((name, type) ORDER BY name) AS columns "
+        f"FROM parquet_schema({_list(daily_files)}) GROUP BY file_name)"
+    ).fetchone()
+    return _DAILY if schemas == 1 else f"{_DAILY}, union_by_name=true"
 
 
 def _day_key(path: str) -> tuple[str, str, str]:

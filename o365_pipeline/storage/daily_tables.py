@@ -13,10 +13,12 @@ two `contentCreated`, so at most one day boundary), well inside it.
 The first delivery wins, as in the hourly files and the de-duplicating view: the earliest
 `content_created`, then `content_id`; a record seen in an earlier day stays in that day.
 
-It is one DuckDB query over the 24 files and the look-back days' Ids, under a memory limit with
-spilling to a scratch folder, written to a hidden temporary file that is only published
-(atomically) after a second query has proved it against its inputs. The file's order is total
-(`CreationTime`, then `Id`) and written by one thread, so the same inputs give the same bytes.
+It is DuckDB over the 24 files and the look-back days' Ids, under a memory limit with spilling
+to a scratch folder: the first deliveries are chosen on the narrow columns, the rows sorted
+(in time slices when the day is big), written to a hidden temporary file that is only
+published (atomically) after a second query has proved it against its inputs. The file's
+order is total (`CreationTime`, then `Id`) and written by one thread, so the same inputs give
+the same bytes.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ LOOKBACK_DAYS = 7
 # an hour reads one or two of them (DuckDB skips the rest by their min/max statistics).
 ROW_GROUP_ROWS = 65_536
 MEMORY_LIMIT = "256MB"
+# Uncompressed bytes of hourly input sorted at once (see `_write_sorted`).
+SORT_SLICE_BYTES = 64 * 1024 * 1024
 _HOURLY = "hive_partitioning=true, hive_types={'date': DATE, 'hour': INTEGER}"
 _DAILY = "hive_partitioning=true, hive_types={'date': DATE}"
 _COLUMNS = ", ".join(f'"{name}"' for name in AUDIT_SCHEMA.names)
@@ -127,15 +131,8 @@ def compact_day(
         with tempfile.TemporaryDirectory(prefix=".spill-", dir=target.parent) as spill:
             with _connection(Path(spill)) as connection:
                 _create_inputs(connection, hourly_files, earlier)
-                connection.execute(f"""
-                    COPY (
-                        SELECT {_COLUMNS}, hour FROM hourly
-                        ANTI JOIN earlier USING (Id)
-                        QUALIFY row_number() OVER (
-                            PARTITION BY Id ORDER BY content_created, content_id, hour) = 1
-                        ORDER BY CreationTime NULLS LAST, Id
-                    ) TO '{_quoted(temporary)}'
-                    (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS})""")
+                _choose_first_deliveries(connection)
+                _write_sorted(connection, temporary, Path(spill), hourly_files)
                 counts = _prove(connection, temporary, day)
         if not counts.hold:
             raise DailyProofError(
@@ -157,10 +154,15 @@ def _create_inputs(
     hourly_files: Sequence[Path],
     earlier: Sequence[EarlierDay],
 ) -> None:
-    """Views `hourly` (the day's rows with their hour) and `earlier` (look-back Ids by day)."""
+    """The view `hourly` (the day's rows with their hour), and two small tables read once:
+    `hourly_ids` (the day's Ids, which the proof counts several ways) and `earlier` (those of
+    them the look-back days hold, with the latest such day: the only look-back Ids that can
+    matter, so a week of Ids is never grouped or joined more than once).
+    """
     connection.execute(
         f"CREATE VIEW hourly AS SELECT * FROM read_parquet({_list(hourly_files)}, {_HOURLY})"
     )
+    connection.execute("CREATE TEMP TABLE hourly_ids AS SELECT Id FROM hourly")
     daily = [day.daily_file for day in earlier if day.daily_file is not None]
     hours = [path for day in earlier for path in day.hourly_files]
     parts = ["SELECT CAST(NULL AS VARCHAR) AS Id, CAST(NULL AS DATE) AS date WHERE false"]
@@ -169,28 +171,107 @@ def _create_inputs(
     if hours:
         parts.append(f"SELECT Id, date FROM read_parquet({_list(hours)}, {_HOURLY})")
     connection.execute(
-        "CREATE VIEW earlier AS SELECT Id, max(date) AS date FROM ("
+        "CREATE TEMP TABLE earlier AS SELECT Id, max(date) AS date FROM ("
         + " UNION ALL ".join(parts)
-        + ") GROUP BY Id"
+        + ") AS lookback SEMI JOIN hourly_ids USING (Id) GROUP BY Id"
     )
+
+
+def _choose_first_deliveries(connection: duckdb.DuckDBPyConnection) -> None:
+    """`chosen`: the (Id, hour) of each record's first delivery that no look-back day holds.
+
+    Chosen on the narrow columns alone, so the window never carries `raw_json`: with it, a day
+    of 200,000 Entra records (300 MB of JSON) ran out of the 256 MB limit inside the window,
+    which does not spill; the sort of the wide rows that follows does. An hourly file holds an
+    Id once, so (Id, hour) names one row.
+    """
+    connection.execute("""
+        CREATE TEMP TABLE chosen AS
+        SELECT Id, hour FROM (SELECT Id, content_created, content_id, hour FROM hourly)
+        ANTI JOIN earlier USING (Id)
+        QUALIFY row_number() OVER (
+            PARTITION BY Id ORDER BY content_created, content_id, hour) = 1""")
+
+
+def _write_sorted(
+    connection: duckdb.DuckDBPyConnection,
+    temporary: Path,
+    spill: Path,
+    hourly_files: Sequence[Path],
+) -> None:
+    """Write the chosen rows in (`CreationTime`, `Id`) order, in one sort when the day is small
+    and else in `CreationTime` slices of at most about `SORT_SLICE_BYTES` each, sorted one at a
+    time into the spill folder and then copied into one file in slice order.
+
+    DuckDB's sort keeps the rows' strings in memory: a day of 200,000 Entra records (300 MB of
+    `raw_json`) failed to sort under the 256 MB limit, so a big tenant-day is cut by time.
+    """
+    select = f"SELECT {_COLUMNS}, hour FROM hourly SEMI JOIN chosen USING (Id, hour)"
+    order = "ORDER BY CreationTime NULLS LAST, Id"
+    options = f"FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS}"
+    bounds = _slice_bounds(connection, select, hourly_files)
+    if not bounds:
+        connection.execute(f"COPY ({select} {order}) TO '{_quoted(temporary)}' ({options})")
+        return
+    slices = []
+    for number, lower in enumerate([None, *bounds]):
+        upper = bounds[number] if number < len(bounds) else None
+        conditions = []
+        if lower is not None:
+            conditions.append(f"CreationTime >= TIMESTAMPTZ '{lower.isoformat()}'")
+        if upper is not None:
+            conditions.append(f"CreationTime < TIMESTAMPTZ '{upper.isoformat()}'")
+        where = " AND ".join(conditions)
+        if upper is None:  # the last slice also holds the records without a CreationTime
+            where = f"({where} OR CreationTime IS NULL)"
+        path = spill / f"slice-{number:04d}.parquet"
+        connection.execute(
+            f"COPY ({select} WHERE {where} {order}) TO '{_quoted(path)}' ({options})"
+        )
+        slices.append(path)
+    connection.execute(
+        f"COPY (SELECT * FROM read_parquet({_list(slices)}, hive_partitioning=false)) "
+        f"TO '{_quoted(temporary)}' ({options})"
+    )
+
+
+def _slice_bounds(
+    connection: duckdb.DuckDBPyConnection, select: str, hourly_files: Sequence[Path]
+) -> list[datetime]:
+    """The `CreationTime` values that cut the day into slices that sort in memory (none when
+    the whole day does), from the hourly files' uncompressed size in their footers.
+    """
+    (size,) = connection.execute(
+        f"SELECT sum(total_uncompressed_size) FROM parquet_metadata({_list(hourly_files)})"
+    ).fetchone()
+    count = -(-int(size or 0) // SORT_SLICE_BYTES)
+    if count < 2:
+        return []
+    fractions = ", ".join(str(step / count) for step in range(1, count))
+    (bounds,) = connection.execute(
+        f"SELECT quantile_disc(CreationTime, [{fractions}]) FROM ({select})"
+    ).fetchone()
+    return sorted({bound for bound in bounds or [] if bound is not None})
 
 
 def _prove(connection: duckdb.DuckDBPyConnection, written: Path, day: date) -> DayCounts:
     """Count the written file against its inputs: every hourly record is in it or was a
     duplicate (the anti-join of the hourly Ids minus both is empty), and it holds nothing else.
     """
-    connection.execute(f"CREATE VIEW written AS SELECT Id FROM read_parquet('{_quoted(written)}')")
+    connection.execute(
+        f"CREATE TEMP TABLE written AS SELECT Id FROM read_parquet('{_quoted(written)}')"
+    )
     row = connection.execute(
         """
         SELECT
-            (SELECT count(*) FROM hourly),
-            (SELECT count(*) - count(DISTINCT Id) FROM hourly),
-            (SELECT count(DISTINCT Id) FROM hourly SEMI JOIN earlier USING (Id)),
+            (SELECT count(*) FROM hourly_ids),
+            (SELECT count(*) - count(DISTINCT Id) FROM hourly_ids),
+            (SELECT count(DISTINCT Id) FROM hourly_ids SEMI JOIN earlier USING (Id)),
             (SELECT count(*) FROM written),
-            (SELECT count(*) FROM (SELECT Id FROM hourly ANTI JOIN written USING (Id))
+            (SELECT count(*) FROM (SELECT Id FROM hourly_ids ANTI JOIN written USING (Id))
                 ANTI JOIN earlier USING (Id)),
-            (SELECT count(*) FROM written ANTI JOIN hourly USING (Id)),
-            (SELECT coalesce(max(? - earlier.date), 0) FROM hourly JOIN earlier USING (Id))
+            (SELECT count(*) FROM written ANTI JOIN hourly_ids USING (Id)),
+            (SELECT coalesce(max(? - earlier.date), 0) FROM hourly_ids JOIN earlier USING (Id))
         """,
         [day],
     ).fetchone()

@@ -22,6 +22,7 @@ REPORTS = "reports"
 DETECTIONS = "detections"
 DAILY = "daily"
 DAILY_LEDGER = "daily_ledger"
+FINDINGS_FILE_NAME = "findings.parquet"
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,11 @@ class DataLayout:
         """The findings of the detection rules for one tenant's UTC day."""
         validate_customer_name(tenant)
         folder = self.root / DETECTIONS / f"tenant={tenant}" / f"date={day:%Y-%m-%d}"
-        return folder / "findings.parquet"
+        return folder / FINDINGS_FILE_NAME
+
+    def findings_glob(self) -> str:
+        """A DuckDB glob over every tenant-day's findings file."""
+        return str(self.root / DETECTIONS / "tenant=*" / "date=*" / FINDINGS_FILE_NAME)
 
     def report_dir(self, tenant: str, day: date) -> Path:
         """The folder of one tenant's daily report (its HTML page and PNG charts)."""

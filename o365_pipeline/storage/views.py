@@ -1,6 +1,7 @@
 """DuckDB views over the Parquet: one per content type, `audit_all`, the analyst-facing
 `audit`, and the ledger and listings; over `audit`, the typed workload views (`sign_ins`,
-`dlp_matches`, …: `storage.workload_views`, columns in `storage/workload_columns/`).
+`dlp_matches`, …: `storage.workload_views`, columns in `storage/workload_columns/`); and
+`findings`, the detections' findings of every tenant-day (`storage.findings`).
 
 `audit` shows each (tenant, Id) once across all partitions and content types, keeping the
 earliest delivery (`content_created`, then `content_id`): compacted days come from the daily
@@ -29,6 +30,7 @@ from o365_pipeline.content_types import CONTENT_TYPES
 from o365_pipeline.records.schema import AUDIT_SCHEMA
 from o365_pipeline.storage.audit_view import create_audit_view, create_daily_ledger_view
 from o365_pipeline.storage.damaged_files import DamagedFile, find_damaged
+from o365_pipeline.storage.findings import create_findings_view
 from o365_pipeline.storage.health_views import create_health_views
 from o365_pipeline.storage.layout import AUDIT, DAILY, DAILY_LEDGER, LEDGER, LISTINGS, DataLayout
 from o365_pipeline.storage.ledger import BLOB_SCHEMA, BLOBS_FILE_NAME, LEDGER_SCHEMA
@@ -69,6 +71,10 @@ def connect(
     """
     connection = duckdb.connect(database)
     connection.execute("SET TimeZone = 'UTC'")
+    # Keep each Parquet footer once read: a query over `audit` opens every daily file, and
+    # parsing their footers again is most of a warm query's time (measured: 800 daily files,
+    # count(*) 120-225 ms without, 17-25 ms with). DuckDB re-reads a file whose mtime changed.
+    connection.execute("SET parquet_metadata_cache = true")
     if store is not None:
         store.register(connection)
     for damaged in refresh_views(connection, data_root, store):
@@ -140,7 +146,9 @@ def refresh_views(
     connection.execute(FRESHNESS_VIEW)
     create_health_views(connection, Path(data_root).resolve(), store)  # logs its damaged files
     create_workload_views(connection)  # typed views over `audit`, with their comments
+    findings = create_findings_view(connection, Path(data_root).resolve(), store)
     return [
+        *findings,
         *audit.damaged,
         *daily.damaged,
         *daily_ledgers.damaged,

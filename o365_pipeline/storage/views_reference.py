@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 from o365_pipeline.content_types import CONTENT_TYPES
+from o365_pipeline.storage.findings import FINDINGS_COLUMNS, FINDINGS_DESCRIPTION, FINDINGS_VIEW
 from o365_pipeline.storage.workload_columns import (
     AUDIT_COLUMNS,
     AUDIT_DESCRIPTION,
@@ -35,7 +36,8 @@ def views_reference() -> str:
     lines = [
         "# Views and columns",
         "",
-        "Generated from `o365_pipeline/storage/workload_columns/` by "
+        "Generated from `o365_pipeline/storage/workload_columns/` and "
+        "`o365_pipeline/storage/findings.py` by "
         "`python -m o365_pipeline.storage.views_reference > docs/views.md`; do not edit by hand.",
         "The same descriptions are in DuckDB (`SELECT * FROM duckdb_columns()`) and on the "
         "Dagster audit assets (Columns).",
@@ -53,6 +55,7 @@ def views_reference() -> str:
     ]
     for view in WORKLOAD_VIEWS:
         lines += ["", *_section(view)]
+    lines += ["", f"## {FINDINGS_VIEW}", "", FINDINGS_DESCRIPTION, "", *_table(FINDINGS_COLUMNS)]
     lines += ["", "## Other views", "", "| view | what it holds |", "|---|---|"]
     lines += [f"| `{name}` | {_cell(text)} |" for name, text in _OTHER_VIEWS]
     return "\n".join(lines) + "\n"

@@ -167,3 +167,20 @@ def test_settled_days_are_the_newest_days_past_the_settle_delay():
     ]
     later = now + timedelta(minutes=1)
     assert settled_days(later, settle_delay=delay, count=1) == [date(2026, 12, 1)]
+
+
+def test_a_day_sorted_in_time_slices_is_the_same_file(compacted, monkeypatch):
+    layout, _, reports = compacted
+    cuts = []
+    whole = daily_tables._slice_bounds
+
+    def recorded(*args):
+        cuts.append(whole(*args))
+        return cuts[-1]
+
+    monkeypatch.setattr(daily_tables, "SORT_SLICE_BYTES", 32 * 1024)
+    monkeypatch.setattr(daily_tables, "_slice_bounds", recorded)
+    again = _compact(layout, DAYS[1])
+    assert len(cuts[0]) >= 2
+    assert again.ledger.proof_holds
+    assert again.ledger.file_sha256 == reports[1].ledger.file_sha256

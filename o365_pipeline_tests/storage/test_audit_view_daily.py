@@ -1,9 +1,11 @@
 """The `audit` view over daily tables plus the hourly remainder equals the old query-time
 de-duplication over every hourly file, row for row, as sets."""
 
+import re
 import shutil
 from datetime import UTC, datetime
 
+import duckdb
 import pytest
 
 from o365_pipeline.pipeline.daily_compaction import compact_daily_table
@@ -95,3 +97,36 @@ def test_a_damaged_daily_file_falls_back_to_its_hours(data_root, tmp_path):
     assert [damaged.path for damaged in skipped] == [
         str(layout.daily_file(CONTENT_TYPES[0], TENANT, DAYS[0]))
     ]
+
+
+def _daily_read(definition: str) -> str:
+    """The options `audit`'s definition reads the daily files with (the same everywhere)."""
+    calls = re.findall(r"read_parquet\('[^']*/daily/[^']*',(.*?)(?:UNION ALL|WHERE|;)", definition)
+    (options,) = {call.strip().rstrip(")") for call in calls}
+    return options
+
+
+def test_daily_files_of_one_schema_are_read_without_union_by_name(data_root):
+    with connect(data_root) as connection:
+        (definition,) = connection.execute(
+            "SELECT sql FROM duckdb_views() WHERE view_name = 'audit'"
+        ).fetchone()
+    assert "union_by_name" not in _daily_read(definition)
+
+
+def test_a_daily_file_with_other_columns_is_read_by_name(data_root, tmp_path):
+    copy = shutil.copytree(data_root, tmp_path / "data")
+    path = DataLayout(copy).daily_file(CONTENT_TYPES[0], TENANT, DAYS[0])
+    with duckdb.connect() as writer:
+        writer.execute(
+            f"COPY (SELECT 'later' AS added_column, * FROM read_parquet('{path}')) "
+            f"TO '{path}.new' (FORMAT parquet)"
+        )
+    path.with_name(f"{path.name}.new").replace(path)
+    with connect(copy) as connection:
+        (definition,) = connection.execute(
+            "SELECT sql FROM duckdb_views() WHERE view_name = 'audit'"
+        ).fetchone()
+        assert "union_by_name = true" in _daily_read(definition)
+        assert _difference(connection, NEW_AUDIT, OLD_AUDIT) == 0
+        assert _difference(connection, OLD_AUDIT, NEW_AUDIT) == 0

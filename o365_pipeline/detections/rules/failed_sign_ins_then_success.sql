@@ -1,8 +1,10 @@
 -- name: failed_sign_ins_then_success
 -- severity: high
--- description: A burst of at least 6 failed sign-ins for one account (each within 10 minutes
---   of the previous one), followed by a successful sign-in within 30 minutes of the last
---   failure: a password that was guessed or sprayed until it worked. The finding belongs to
+-- description: A dense burst of failed sign-ins for one account, at least 6 within any 15
+--   minutes, followed by a successful sign-in within 30 minutes of the burst's last failure: a
+--   password guessed or sprayed until it worked. Dense, because a busy account's occasional
+--   failures over a day are no attack: the failures that count are those inside a 15-minute
+--   span holding 6 or more of them (overlapping spans make one burst). The finding belongs to
 --   the day of the first success; evidence is the burst's failures and the successes after it.
 -- signal: Entra ID Protection risk detections "Password spray" and "Unfamiliar sign-in
 --   properties", and smart lockout (which locks after 10 failures by default); the records are
@@ -15,24 +17,39 @@ WITH sign_ins AS (
 ),
 failures AS (
     SELECT *,
-        CreationTime - lag(CreationTime) OVER (PARTITION BY UserId ORDER BY CreationTime, Id)
-            AS gap
+        count(*) OVER (PARTITION BY UserId ORDER BY CreationTime
+            RANGE BETWEEN INTERVAL 15 MINUTE PRECEDING AND CURRENT ROW) AS within_span
     FROM sign_ins
     WHERE Operation = 'UserLoginFailed'
 ),
-numbered AS (
-    SELECT *,
-        sum(CASE WHEN gap IS NULL OR gap > INTERVAL 10 MINUTE THEN 1 ELSE 0 END)
-            OVER (PARTITION BY UserId ORDER BY CreationTime, Id) AS burst
+dense_ends AS (
+    -- failures closing a 15-minute span of 6 or more; spans that overlap are one burst, whose
+    -- failures are those from 15 minutes before its first such end up to its last
+    SELECT UserId, CreationTime,
+        CreationTime - lag(CreationTime) OVER (PARTITION BY UserId ORDER BY CreationTime)
+            AS since_previous_end
     FROM failures
+    WHERE within_span >= 6
+),
+spans AS (
+    SELECT UserId, CreationTime,
+        sum(CASE WHEN since_previous_end IS NULL OR since_previous_end > INTERVAL 15 MINUTE
+            THEN 1 ELSE 0 END) OVER (PARTITION BY UserId ORDER BY CreationTime) AS burst
+    FROM dense_ends
 ),
 bursts AS (
-    SELECT UserId, burst, min(CreationTime) AS started, max(CreationTime) AS ended,
-        count(*) AS failed, list(Id ORDER BY CreationTime, Id) AS failure_ids,
-        list(DISTINCT client_address) AS failure_addresses
-    FROM numbered
-    GROUP BY UserId, burst
-    HAVING count(*) >= 6
+    SELECT f.UserId, s.burst, min(f.CreationTime) AS started, max(f.CreationTime) AS ended,
+        count(*) AS failed, list(f.Id ORDER BY f.CreationTime, f.Id) AS failure_ids,
+        list(DISTINCT f.client_address) AS failure_addresses
+    FROM (
+        SELECT UserId, burst, min(CreationTime) - INTERVAL 15 MINUTE AS span_start,
+            max(CreationTime) AS span_end
+        FROM spans
+        GROUP BY UserId, burst
+    ) s
+    JOIN failures f ON f.UserId = s.UserId
+        AND f.CreationTime >= s.span_start AND f.CreationTime <= s.span_end
+    GROUP BY f.UserId, s.burst
 ),
 followed AS (
     SELECT b.UserId, b.burst,
