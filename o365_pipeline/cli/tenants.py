@@ -24,6 +24,7 @@ from o365_pipeline.tenants.registry import (
 )
 
 if TYPE_CHECKING:
+    from o365_pipeline.config import Settings
     from o365_pipeline.pipeline.onboarding import Finding
 
 
@@ -61,10 +62,14 @@ def add_arguments(commands: argparse._SubParsersAction) -> None:
     doctor.set_defaults(handler=_doctor)
 
     backfill = commands.add_parser(
-        "backfill", help="materialize a tenant's last N complete hours through Dagster"
+        "backfill", help="materialize tenants' last N complete hours through Dagster"
     )
-    backfill.add_argument("name")
+    backfill.add_argument("names", nargs="*", metavar="name", help="one or more customers")
+    backfill.add_argument("--all", action="store_true", help="every registered customer")
     backfill.add_argument("--hours", type=int, default=24)
+    backfill.add_argument(
+        "--parallel", type=int, default=1, help="runs at a time, with several customers"
+    )
     backfill.set_defaults(handler=_backfill)
 
     for parser in (add, listing, remove, consent, doctor, backfill):
@@ -243,15 +248,45 @@ def report_doctor(deployment: Deployment, entry: RegisteredTenant) -> list[Findi
 
 
 def _backfill(args: argparse.Namespace) -> int:
+    deployment = Deployment.from_args(args)
+    settings = deployment.settings
+    names = list(args.names)
+    if args.all:
+        names += [tenant.name for tenant in deployment.tenants.all() if tenant.name not in names]
+    if not names:
+        return _fail("name one or more customers, or say --all (see `o365-pipeline tenants list`)")
+    if len(names) > 1:
+        return _backfill_many(settings, names, args)
     from o365_pipeline.cli.backfill import backfill_tenant
 
-    print(f"backfilling {args.name}: the {args.hours} newest fetchable hours, every content type")
+    print(f"backfilling {names[0]}: the {args.hours} newest fetchable hours, every content type")
     try:
-        result = backfill_tenant(Deployment.from_args(args).settings, args.name, hours=args.hours)
+        result = backfill_tenant(settings, names[0], hours=args.hours)
     except ValueError as error:
         return _fail(str(error))
     print(f"{len(result.succeeded)} window(s) landed, {len(result.failed)} failed")
     return 0 if not result.failed else 1
+
+
+def _backfill_many(settings: Settings, names: list[str], args: argparse.Namespace) -> int:
+    from o365_pipeline.cli.backfill_many import backfill_tenants
+
+    print(
+        f"backfilling {len(names)} customers: the {args.hours} newest fetchable hours, every "
+        f"content type, {args.parallel} run(s) at a time"
+    )
+    try:
+        outcomes = backfill_tenants(settings, names, hours=args.hours, parallel=args.parallel)
+    except ValueError as error:
+        return _fail(str(error))
+    landed = sum(len(outcome.result.succeeded) for outcome in outcomes if outcome.result)
+    failed = sum(len(outcome.result.failed) for outcome in outcomes if outcome.result)
+    unstarted = [outcome.name for outcome in outcomes if outcome.result is None]
+    print(
+        f"{landed} window(s) landed, {failed} failed"
+        + (f"; not started: {', '.join(unstarted)}" if unstarted else "")
+    )
+    return 0 if not failed and not unstarted else 1
 
 
 def sync_partitions(deployment: Deployment) -> None:

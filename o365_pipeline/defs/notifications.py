@@ -13,7 +13,7 @@ import dagster as dg
 
 from o365_pipeline.defs.partitions import partition_key_for
 from o365_pipeline.defs.resources import StorageResource
-from o365_pipeline.defs.schedules import tenant_has_partitions
+from o365_pipeline.defs.schedules import tenants_with_partitions
 from o365_pipeline.pipeline.notifications import NotificationCursor, notified_windows
 from o365_pipeline.storage.notification_log import NotificationLog
 from o365_pipeline.tenants.directory import TenantDirectory
@@ -47,7 +47,7 @@ def build_notification_sensor(
     def webhook_notifications(
         context: dg.SensorEvaluationContext, storage: StorageResource
     ) -> dg.SensorResult:
-        tenants = [t for t in directory.all() if tenant_has_partitions(context, t.name)]
+        tenants = tenants_with_partitions(context, directory)
         found = notified_windows(
             NotificationLog.in_data_dir(Path(storage.data_dir).resolve()),
             cursor=NotificationCursor.decode(context.cursor),

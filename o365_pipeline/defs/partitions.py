@@ -142,13 +142,17 @@ def partition_key_for(tenant: str, window_start: datetime) -> dg.MultiPartitionK
     )
 
 
-def partition_range_tags(tenant: str, first: datetime, last: datetime) -> dict[str, str]:
+def partition_range_tags(
+    tenant: str, first: datetime, last: datetime, *, through_tenant: str | None = None
+) -> dict[str, str]:
     """The run tags of a run over the tenant's windows `first`..`last` (what a single-run
-    backfill launches; the assets' backfill policy is single-run).
+    backfill launches; the assets' backfill policy is single-run). With `through_tenant`, the
+    run covers the same windows of every tenant from `tenant` to it in the tenant dimension's
+    order: Dagster reads a multi-partition range as the range of each dimension, crossed.
     """
     return {
         "dagster/asset_partition_range_start": str(partition_key_for(tenant, first)),
-        "dagster/asset_partition_range_end": str(partition_key_for(tenant, last)),
+        "dagster/asset_partition_range_end": str(partition_key_for(through_tenant or tenant, last)),
     }
 
 

@@ -19,6 +19,7 @@ from o365_pipeline.defs.partitions import (
     partition_range_tags,
 )
 from o365_pipeline.defs.resources import StorageResource
+from o365_pipeline.defs.schedules import TENANTS_PER_RUN, tenant_blocks
 from o365_pipeline.pipeline.relisting import changed_windows
 from o365_pipeline.tenants.directory import TenantDirectory
 
@@ -64,9 +65,9 @@ def build_late_blob_sensor(
     """Land late blobs (Microsoft publishes some hours late, with an earlier contentCreated).
 
     The tick itself calls no API: once an hour it requests a run of the listing assets over
-    each tenant's recent windows (one ranged run per tenant), and at every tick it compares
-    each window's saved listing with its ledger, on disk, and requests the partitions whose
-    listing grew. A re-run that failed is requested again on a later tick.
+    the tenants' recent windows (one ranged run per block of consecutive tenants), and at
+    every tick it compares each window's saved listing with its ledger, on disk, and requests
+    the partitions whose listing grew. A re-run that failed is requested again on a later tick.
     """
 
     @dg.sensor(
@@ -84,10 +85,17 @@ def build_late_blob_sensor(
         ]
         for tenant in directory.all():
             yield from _late_blob_runs(context, storage, ingest_job.name, tenant.name, windows)
+        # One re-listing run per block of consecutive tenants, not per tenant: each run is a
+        # process that loads the code location (about 2 CPU-s) and a run the daemon creates
+        # (see `TENANTS_PER_RUN`); the planned asset × partition writes stay the same.
+        for block in tenant_blocks(context, directory, TENANTS_PER_RUN):
+            first, last = block[0], block[-1]
             yield dg.RunRequest(
-                run_key=f"relist:{tenant.name}:{now:%Y-%m-%dT%H}",
+                run_key=f"relist:{first}..{last}:{now:%Y-%m-%dT%H}",
                 job_name=relist_job.name,
-                tags=partition_range_tags(tenant.name, windows[0].start, windows[-1].start),
+                tags=partition_range_tags(
+                    first, windows[0].start, windows[-1].start, through_tenant=last
+                ),
             )
 
     return late_blob_relist

@@ -6,10 +6,10 @@ Rules followed here:
   reason — a body that is not an array of records included, which the transport asks for again
   under its retry policy — fails the window naming the blob, and the previous good Parquet stays
   in place so a later run can complete it. Nothing is skipped silently.
-- Blobs are fetched concurrently, then the window's bodies are converted in one load, in
-  listing order, so the same listing always yields the same rows (the first delivery of a
-  duplicated Id wins). The partition's summary and schema profile are computed from that load
-  before the file is written, not read back from it.
+- Blobs are fetched concurrently, and the window's bodies are loaded for conversion in listing
+  order as they arrive (`window_download`), so the same listing always yields the same rows
+  (the first delivery of a duplicated Id wins). The partition's summary and schema profile
+  are computed from that load before the file is written, not read back from it.
 - The ledger names the audit file in place with its row count and SHA-256: the one just
   committed, or after a failed window the previous good one (still in place), so
   `o365-pipeline verify` can check whatever analysts query.
@@ -31,6 +31,7 @@ from o365_pipeline.api.errors import ContentExpiredError, ManagementApiError
 from o365_pipeline.api.windows import Window
 from o365_pipeline.errors import PipelineError
 from o365_pipeline.pipeline.partition_summary import PartitionSummary, summarize_source
+from o365_pipeline.pipeline.window_download import download_and_load
 from o365_pipeline.records.schema_drift import SchemaProfile, profile_source
 from o365_pipeline.records.window_records import (
     BlobFile,
@@ -95,14 +96,23 @@ def ingest_window(
     blobs = load_listing(layout.listing_file(content_type, tenant, window.start), content_type)
     ledger_file = layout.ledger_file(content_type, tenant, window.start)
     started_at = clock()
+    audit_file = layout.audit_file(content_type, tenant, window.start)
+    write = summary = profile = None
     with tempfile.TemporaryDirectory(prefix="o365-blobs-") as scratch:
-        downloads = list(client.download_blobs(blobs, Path(scratch)))
-        outcomes = [_outcome(blob, result) for blob, result in downloads]
-        fetched = [
-            (index, BlobFile(result, blob.content_id, blob.content_created))
-            for index, (blob, result) in enumerate(downloads)
-            if isinstance(result, Path)
-        ]
+        with WindowRecords(
+            [], tenant=tenant, content_type=content_type, ingested_at=started_at
+        ) as streamed:
+            downloads, loaded = download_and_load(client, blobs, Path(scratch), streamed)
+            outcomes = [_outcome(blob, result) for blob, result in downloads]
+            fetched = [
+                (index, BlobFile(result, blob.content_id, blob.content_created))
+                for index, (blob, result) in enumerate(downloads)
+                if isinstance(result, Path)
+            ]
+            if loaded:
+                for position, records in enumerate(streamed.records_per_blob):
+                    _count(outcomes, fetched[position][0], records)
+                write, summary, profile = _write_loaded(streamed, audit_file)
         entry_kwargs = dict(
             tenant=tenant,
             content_type=content_type,
@@ -110,13 +120,12 @@ def ingest_window(
             outcomes=outcomes,
             started_at=started_at,
         )
-        write = summary = profile = None
         refetched: set[int] = set()
         while write is None and not any(outcome.status == "failed" for outcome in outcomes):
             try:
                 write, summary, profile = _convert(
                     [blob_file for _, blob_file in fetched],
-                    layout.audit_file(content_type, tenant, window.start),
+                    audit_file,
                     tenant=tenant,
                     content_type=content_type,
                     ingested_at=started_at,
@@ -167,14 +176,18 @@ def _convert(
     counted: Callable[[int, int], None],
 ) -> tuple[PartitionWriteResult, PartitionSummary, SchemaProfile]:
     """Load the bodies once, write the partition, and describe what it holds."""
-    with (
-        WindowRecords(
-            blob_files, tenant=tenant, content_type=content_type, ingested_at=ingested_at
-        ) as loaded,
-        AuditPartitionWriter(path) as writer,
-    ):
+    with WindowRecords(
+        blob_files, tenant=tenant, content_type=content_type, ingested_at=ingested_at
+    ) as loaded:
         for position, records in enumerate(loaded.records_per_blob):
             counted(position, records)
+        return _write_loaded(loaded, path)
+
+
+def _write_loaded(
+    loaded: WindowRecords, path: Path
+) -> tuple[PartitionWriteResult, PartitionSummary, SchemaProfile]:
+    with AuditPartitionWriter(path) as writer:
         for batch in loaded.batches():
             writer.write(batch)
         first = loaded.first_deliveries()

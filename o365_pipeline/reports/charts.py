@@ -11,6 +11,10 @@ figure manager), under one fixed style (the bundled DejaVu Sans, fixed sizes and
 saved without the "Software" text chunk, so nothing in a PNG depends on the machine's fonts,
 the time, or the matplotlib version string. Text from records (workload names) is drawn
 literally: mathtext is off, so `$…$` in a hostile value is not parsed.
+
+Why matplotlib is imported inside the functions: this module is reached when the code location
+loads (the report asset), and importing matplotlib costs about 0.4 CPU-s that every run process
+and every `dagster` command would pay, though only a report run draws.
 """
 
 from __future__ import annotations
@@ -19,15 +23,13 @@ import io
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import matplotlib
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import ListedColormap
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+from typing import TYPE_CHECKING
 
 from o365_pipeline.content_types import CONTENT_TYPES
 from o365_pipeline.reports.day_facts import HOURS, LEDGER_STATUSES, DayFacts, HourCount
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 WIDTH_INCHES, HEIGHT_INCHES, DPI = 8.0, 2.8, 100
 MOST_WORKLOADS = 8  # the rest are drawn as one "other" series
@@ -70,6 +72,8 @@ class Chart:
 
 def render_charts(facts: DayFacts) -> tuple[Chart, ...]:
     """The report's four charts, in the order the page shows them."""
+    import matplotlib
+
     with _style_lock, matplotlib.rc_context(STYLE):
         return (
             Chart(
@@ -156,6 +160,8 @@ def _ledger(facts: DayFacts) -> bytes:
     for hour in facts.ledger:
         grid[names.index(hour.content_type)][hour.hour] = status_index[hour.status]
     figure, axes = _figure()
+    from matplotlib.colors import ListedColormap
+
     colours = ListedColormap([STATUS_COLOURS[status] for status in LEDGER_STATUSES])
     axes.imshow(
         grid,
@@ -174,12 +180,17 @@ def _ledger(facts: DayFacts) -> bytes:
     axes.tick_params(which="both", length=0)
     for spine in axes.spines.values():
         spine.set_visible(False)
+    from matplotlib.patches import Patch
+
     handles = [Patch(color=STATUS_COLOURS[status], label=status) for status in LEDGER_STATUSES]
     axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _png(figure)
 
 
 def _figure() -> tuple[Figure, object]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     return figure, figure.add_subplot()

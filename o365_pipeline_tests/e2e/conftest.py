@@ -1,4 +1,7 @@
-"""End-to-end tests: prints the fault matrix table after the run."""
+"""End-to-end tests: prints the fault matrix table after the run, and offers the standalone
+emulator that real-tenant-mode tests reach through a real deployment's settings."""
+
+from o365_pipeline_tests.standalone_microsoft import certificate, microsoft  # noqa: F401
 
 from .fault_matrix_report import ROWS, table
 

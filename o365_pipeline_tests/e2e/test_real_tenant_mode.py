@@ -10,154 +10,33 @@ does not answer) gets one line naming the variable or host, never a traceback.
 from __future__ import annotations
 
 import html
-import os
 import re
 import socket
 import subprocess
 import sys
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 import requests
 
-from o365_emulator.certificates import make_self_signed_certificate
 from o365_pipeline.content_types import CONTENT_TYPES
-from o365_pipeline_tests.ground_truth import ground_truth_ids
 from o365_pipeline_tests.onboarded import landed_window
-
-APP_ID = "5b1f0c2e-8d4a-4e6b-9f3c-2a7d1e0b4c58"
-APP_SECRET = "vendor-shared-app-secret-0123456789abcdef"
-CUSTOMER = "3f6a9c1d-2b4e-4d8f-a1c3-5e7b9d0f2a46"
-SECOND_CUSTOMER = "8c2e4a6b-1d3f-4a5c-b7e9-0f1a2b3c4d5e"
-# A customer whose administrator has not consented yet: its tokens carry no roles until Accept.
-UNCONSENTED = "2d4f6a8c-0e1b-4c3d-9e5f-7a9b1c3d5e7f"
-VENDOR_REDIRECT = "https://connector.example.com/o365/consent"
-STARTUP_SECONDS = 60  # a Python process importing cryptography on a loaded 2-core machine
-COMMAND_SECONDS = 600  # one CLI command, backfills included
-LANDED = re.compile(r"^\s+(\d{4}-\d{2}-\d{2} \d{2}):00 UTC\s+ok$", re.MULTILINE)
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    """The shared app's certificate: the key stays with the client, the public part with Entra."""
-    folder = tmp_path_factory.mktemp("certificate")
-    key_pem, certificate_pem, thumbprint = make_self_signed_certificate("o365-pipeline tests")
-    (folder / "app-key.pem").write_text(key_pem)
-    (folder / "app-cert.pem").write_text(certificate_pem)
-    return folder / "app-key.pem", folder / "app-cert.pem", thumbprint
-
-
-@pytest.fixture(scope="module")
-def microsoft(tmp_path_factory, certificate):
-    """A standalone emulator process, reached only through its URL and CA file."""
-    folder = tmp_path_factory.mktemp("standalone-emulator")
-    ca = folder / "ca.pem"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "o365_emulator",
-            "--port",
-            "0",
-            "--tenant",
-            CUSTOMER,
-            "--tenant",
-            SECOND_CUSTOMER,
-            "--tenant",
-            UNCONSENTED,
-            "--consent-required",
-            UNCONSENTED,
-            "--redirect-uri",
-            VENDOR_REDIRECT,
-            "--client-id",
-            APP_ID,
-            "--client-secret",
-            APP_SECRET,
-            "--client-certificate",
-            str(certificate[1]),
-            "--records-per-hour",
-            "6",
-            "--ca-out",
-            str(ca),
-            "--state-dir",
-            str(folder / "state"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=_shell(),
-    )
-    try:
-        banner = process.stdout.readline()
-        assert " on https://" in banner, banner
-        base_url = banner.strip().rsplit(" on ", 1)[1]
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not ca.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert ca.exists(), "the emulator wrote no CA file"
-        yield base_url, ca
-    finally:
-        process.terminate()
-        process.communicate(timeout=STARTUP_SECONDS)
-
-
-def _shell(**variables: str) -> dict[str, str]:
-    """A deployment's shell: none of the developer's `O365_*` or Dagster settings."""
-    environment = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("O365_") and name != "DAGSTER_HOME"
-    }
-    return environment | variables
-
-
-def _real_deployment(microsoft, data_dir: Path, **overrides: str) -> dict[str, str]:
-    base_url, ca = microsoft
-    settings = {
-        "O365_CLIENT_ID": APP_ID,
-        "O365_CLIENT_SECRET": APP_SECRET,
-        "O365_API_BASE_URL": base_url,
-        "O365_LOGIN_BASE_URL": base_url,
-        "O365_GRAPH_BASE_URL": base_url,
-        "O365_CA_BUNDLE": str(ca),
-        "O365_DATA_DIR": str(data_dir),
-    }
-    settings.update(overrides)
-    return _shell(**{name: value for name, value in settings.items() if value})
-
-
-def _cli(folder: Path, environment: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "o365_pipeline.cli", *args],
-        cwd=folder,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_SECONDS,
-    )
-
-
-def _ground_truth(microsoft, tenant_id: str, windows: list[datetime]) -> set[str]:
-    base_url, ca = microsoft
-    return ground_truth_ids(base_url, ca, tenant_id, windows, timeout=COMMAND_SECONDS)
-
-
-def _landed_ids(data_dir: Path, name: str) -> list[str]:
-    files = [str(path) for path in data_dir.glob(f"audit/*/tenant={name}/*/*/part.parquet")]
-    assert files, f"nothing landed for {name}"
-    with duckdb.connect() as connection:
-        rows = connection.execute(f"SELECT Id FROM read_parquet({files!r})").fetchall()
-    return [row[0] for row in rows]
-
-
-def _landed_windows(backfill_output: str) -> list[datetime]:
-    return [
-        datetime.strptime(hour, "%Y-%m-%d %H").replace(tzinfo=UTC)
-        for hour in LANDED.findall(backfill_output)
-    ]
+from o365_pipeline_tests.standalone_microsoft import (
+    APP_ID,
+    APP_SECRET,
+    COMMAND_SECONDS,
+    CUSTOMER,
+    SECOND_CUSTOMER,
+    UNCONSENTED,
+    VENDOR_REDIRECT,
+    ground_truth,
+    landed_ids,
+    landed_windows,
+    real_deployment,
+    run_cli,
+)
 
 
 def _assert_no_secret_in(folder: Path, *texts: str) -> None:
@@ -170,11 +49,11 @@ def _assert_no_secret_in(folder: Path, *texts: str) -> None:
 
 def test_a_customer_onboards_through_the_cli_with_the_shared_app_secret(tmp_path, microsoft):
     data_dir = tmp_path / "data"
-    shell = _real_deployment(microsoft, data_dir)
+    shell = real_deployment(microsoft, data_dir)
     outputs = []
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        result = _cli(tmp_path, shell, *args)
+        result = run_cli(tmp_path, shell, *args)
         outputs.extend([result.stdout, result.stderr])
         return result
 
@@ -191,10 +70,10 @@ def test_a_customer_onboards_through_the_cli_with_the_shared_app_secret(tmp_path
     backfill = cli("backfill", "acme", "--hours", "2")
     assert backfill.returncode == 0, backfill.stdout + backfill.stderr
     assert "2 window(s) landed, 0 failed" in backfill.stdout
-    windows = _landed_windows(backfill.stdout)
+    windows = landed_windows(backfill.stdout)
     assert len(windows) == 2 and windows[1] - windows[0] == timedelta(hours=1)
-    truth = _ground_truth(microsoft, CUSTOMER, windows)
-    ids = _landed_ids(data_dir, "acme")
+    truth = ground_truth(microsoft, CUSTOMER, windows)
+    ids = landed_ids(data_dir, "acme")
     assert truth and set(ids) == truth
 
     listed = cli("tenants", "list")
@@ -250,14 +129,14 @@ def test_a_customer_onboards_through_the_cli_with_the_shared_app_secret(tmp_path
     assert removed.stdout.count("stopped ") == len(CONTENT_TYPES)
     after = cli("tenants", "list")
     assert "acme" not in after.stdout
-    assert len(_landed_ids(data_dir, "acme")) == len(ids)  # removing keeps the data
+    assert len(landed_ids(data_dir, "acme")) == len(ids)  # removing keeps the data
     _assert_no_secret_in(tmp_path, *outputs)
 
 
 def test_the_shared_app_may_authenticate_with_a_certificate(tmp_path, microsoft, certificate):
     key_file, _, thumbprint = certificate
     data_dir = tmp_path / "data"
-    shell = _real_deployment(
+    shell = real_deployment(
         microsoft,
         data_dir,
         O365_CLIENT_SECRET="",
@@ -265,16 +144,14 @@ def test_the_shared_app_may_authenticate_with_a_certificate(tmp_path, microsoft,
         O365_CLIENT_CERTIFICATE_THUMBPRINT=thumbprint,
     )
     assert "O365_CLIENT_SECRET" not in shell
-    assert _cli(tmp_path, shell, "tenants", "add", "globex", SECOND_CUSTOMER).returncode == 0
-    doctor = _cli(tmp_path, shell, "doctor", "globex")
+    assert run_cli(tmp_path, shell, "tenants", "add", "globex", SECOND_CUSTOMER).returncode == 0
+    doctor = run_cli(tmp_path, shell, "doctor", "globex")
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
-    backfill = _cli(tmp_path, shell, "backfill", "globex", "--hours", "1")
+    backfill = run_cli(tmp_path, shell, "backfill", "globex", "--hours", "1")
     assert backfill.returncode == 0, backfill.stdout + backfill.stderr
-    windows = _landed_windows(backfill.stdout)
+    windows = landed_windows(backfill.stdout)
     assert len(windows) == 1
-    assert set(_landed_ids(data_dir, "globex")) == _ground_truth(
-        microsoft, SECOND_CUSTOMER, windows
-    )
+    assert set(landed_ids(data_dir, "globex")) == ground_truth(microsoft, SECOND_CUSTOMER, windows)
 
 
 def _one_line_failure(result: subprocess.CompletedProcess) -> str:
@@ -287,10 +164,10 @@ def _one_line_failure(result: subprocess.CompletedProcess) -> str:
 
 @pytest.mark.parametrize("command", [("doctor", "acme"), ("backfill", "acme", "--hours", "1")])
 def test_a_missing_secret_is_named_in_one_line(tmp_path, microsoft, command):
-    registered = _real_deployment(microsoft, tmp_path / "data")
-    assert _cli(tmp_path, registered, "tenants", "add", "acme", CUSTOMER).returncode == 0
-    without_secret = _real_deployment(microsoft, tmp_path / "data", O365_CLIENT_SECRET="")
-    line = _one_line_failure(_cli(tmp_path, without_secret, *command))
+    registered = real_deployment(microsoft, tmp_path / "data")
+    assert run_cli(tmp_path, registered, "tenants", "add", "acme", CUSTOMER).returncode == 0
+    without_secret = real_deployment(microsoft, tmp_path / "data", O365_CLIENT_SECRET="")
+    line = _one_line_failure(run_cli(tmp_path, without_secret, *command))
     assert "O365_CLIENT_SECRET" in line
 
 
@@ -309,11 +186,11 @@ def _closed_port() -> int:
     ],
 )
 def test_an_unreachable_host_is_named_in_one_line(tmp_path, microsoft, variable, command):
-    registered = _real_deployment(microsoft, tmp_path / "data")
-    assert _cli(tmp_path, registered, "tenants", "add", "acme", CUSTOMER).returncode == 0
+    registered = real_deployment(microsoft, tmp_path / "data")
+    assert run_cli(tmp_path, registered, "tenants", "add", "acme", CUSTOMER).returncode == 0
     dead = f"https://127.0.0.1:{_closed_port()}"
-    shell = _real_deployment(microsoft, tmp_path / "data", **{variable: dead})
-    line = _one_line_failure(_cli(tmp_path, shell, *command))
+    shell = real_deployment(microsoft, tmp_path / "data", **{variable: dead})
+    line = _one_line_failure(run_cli(tmp_path, shell, *command))
     assert dead.removeprefix("https://") in line and variable in line
 
 
@@ -322,15 +199,15 @@ def test_a_customer_admin_consents_through_the_vendors_redirect(tmp_path, micros
     the consent page answered, the vendor's redirect pasted back, then data lands."""
     base_url, ca = microsoft
     data_dir = tmp_path / "data"
-    shell = _real_deployment(microsoft, data_dir)
-    asked = _cli(
+    shell = real_deployment(microsoft, data_dir)
+    asked = run_cli(
         tmp_path, shell, "onboard", "initech", UNCONSENTED, "--no-listen", "--redirect-uri",
         VENDOR_REDIRECT,
     )  # fmt: skip
     assert asked.returncode == 0, asked.stdout + asked.stderr
     url = next(line for line in asked.stdout.splitlines() if "/v2.0/adminconsent?" in line)
     assert url.startswith(f"{base_url}/{UNCONSENTED}/v2.0/adminconsent?client_id={APP_ID}")
-    refused = _cli(tmp_path, shell, "doctor", "initech")
+    refused = run_cli(tmp_path, shell, "doctor", "initech")
     assert refused.returncode != 0  # no consent yet: the token carries no role
 
     page = requests.get(url, verify=str(ca), timeout=COMMAND_SECONDS)
@@ -343,13 +220,13 @@ def test_a_customer_admin_consents_through_the_vendors_redirect(tmp_path, micros
     assert accepted.status_code == 302
     assert accepted.headers["Location"].startswith(VENDOR_REDIRECT)
 
-    done = _cli(
+    done = run_cli(
         tmp_path, shell, "consent-complete", "initech", accepted.headers["Location"],
         "--backfill-hours", "1",
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "verdict: ready" in done.stdout
     window = landed_window(done.stdout)
-    ids = _landed_ids(data_dir, "initech")
-    assert set(ids) == _ground_truth(microsoft, UNCONSENTED, [window]) and len(ids) == len(set(ids))
+    ids = landed_ids(data_dir, "initech")
+    assert set(ids) == ground_truth(microsoft, UNCONSENTED, [window]) and len(ids) == len(set(ids))
     _assert_no_secret_in(tmp_path, asked.stdout, done.stdout, done.stderr)
