@@ -18,8 +18,11 @@ TICK = datetime(2026, 12, 3, 4, 15, tzinfo=UTC)
 
 
 def _requests(defs: dg.Definitions, tenants) -> list[dg.RunRequest]:
-    schedule = defs.resolve_schedule_def(DETECTIONS_SCHEDULE_NAME)
     with dg.instance_for_test() as instance:
+        # Resolved inside this instance's context: Dagster builds the repository with the
+        # current instance's definitions-state storage, and an earlier test's instance may
+        # have left its (disposed) one behind.
+        schedule = defs.resolve_schedule_def(DETECTIONS_SCHEDULE_NAME)
         sync_tenant_partitions(instance, tenants)
         context = dg.build_schedule_context(
             instance=instance,
@@ -31,8 +34,8 @@ def _requests(defs: dg.Definitions, tenants) -> list[dg.RunRequest]:
 
 def test_each_tick_requests_yesterday_and_the_day_before_for_both_tenants():
     defs = build_definitions()
-    schedule = defs.resolve_schedule_def(DETECTIONS_SCHEDULE_NAME)
     requests = _requests(defs, DEMO_TENANTS[:2])
+    schedule = defs.resolve_schedule_def(DETECTIONS_SCHEDULE_NAME)
     partitions = defs.resolve_assets_def(DETECTIONS_KEY).partitions_def
 
     assert schedule.cron_schedule == "15 4 * * *"
